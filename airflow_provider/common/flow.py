@@ -1,0 +1,161 @@
+"""Sans-I/O call descriptions shared by the sync and async hooks.
+
+Every endpoint is written once as a *flow*: a generator that yields what it needs
+(an HTTP :class:`Call`, or a :class:`Sleep`) and receives the parsed answer back.
+The sync hook drives a flow with ``requests`` and ``time.sleep``; the async hook drives
+the very same flow with ``httpx`` and ``asyncio.sleep``. Multi-step operations
+(paging, "run and wait", login then retry) are flows too, so no logic is written twice.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
+
+T = TypeVar("T")
+
+Expect = Literal["json", "text", "bytes", "none", "reply"]
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+
+
+@dataclass(frozen=True)
+class Call:
+    """One HTTP request, described without doing it."""
+
+    method: str
+    path: str
+    params: Mapping[str, Any] | None = None
+    json: Any = None
+    content: bytes | None = None
+    #: multipart parts: name -> (filename, bytes, content type)
+    files: Mapping[str, tuple[str, bytes, str]] | None = None
+    headers: Mapping[str, str] | None = None
+    expect: Expect = "json"
+    #: None means "derive from the method"; a POST that creates remote work is never resent.
+    idempotent: bool | None = None
+    #: read timeout for calls known to be slow (synchronous actions, downloads)
+    read_timeout: float | None = None
+    #: skip the connection's auth (login calls)
+    anonymous: bool = False
+
+    @property
+    def is_idempotent(self) -> bool:
+        if self.idempotent is not None:
+            return self.idempotent
+        return self.method.upper() in IDEMPOTENT_METHODS
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A whole answer, for flows that need status or headers (``expect="reply"``)."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        import json
+
+        return json.loads(self.body or b"null")
+
+
+@dataclass(frozen=True)
+class Sleep:
+    """Ask the driver to wait; the sync driver blocks, the async one awaits."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Now:
+    """Ask the driver for ``time.time()`` (kept out of flows so tests can fake the clock)."""
+
+
+Step = Call | Sleep | Now
+Flow = Generator[Step, Any, T]
+
+
+def call(c: Call, parse: Callable[[Any], T] | None = None) -> Flow[Any]:
+    """The flow of a single request, optionally parsed."""
+    data = yield c
+    return parse(data) if parse is not None else data
+
+
+def endpoint(flow_fn: Callable[..., Flow[Any]]) -> Callable[..., Any]:
+    """Turn a flow function into a hook method.
+
+    The method returns the result on a sync hook and an awaitable on an async hook,
+    because each hook's ``drive`` decides how to execute the flow.
+    """
+
+    @functools.wraps(flow_fn)
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return self.drive(flow_fn(*args, **kwargs))
+
+    method.__flow__ = flow_fn  # type: ignore[attr-defined]
+    return method
+
+
+@dataclass
+class FlowRunner:
+    """Drive a flow step by step; shared by both drivers so the protocol is defined once."""
+
+    flow: Flow[Any]
+    _started: bool = field(default=False, init=False)
+
+    def first(self) -> tuple[bool, Any]:
+        return self._advance(lambda: next(self.flow))
+
+    def send(self, value: Any) -> tuple[bool, Any]:
+        return self._advance(lambda: self.flow.send(value))
+
+    def throw(self, exc: BaseException) -> tuple[bool, Any]:
+        return self._advance(lambda: self.flow.throw(exc))
+
+    @staticmethod
+    def _advance(step: Callable[[], Any]) -> tuple[bool, Any]:
+        """Return (done, value): the next step, or the flow's result when it finished."""
+        try:
+            return False, step()
+        except StopIteration as stop:
+            return True, stop.value
+
+
+def run_sync(flow: Flow[T], execute: Callable[[Call], Any], sleep: Callable[[float], None], now: Callable[[], float]) -> T:
+    runner = FlowRunner(flow)
+    done, value = runner.first()
+    while not done:
+        try:
+            if isinstance(value, Sleep):
+                sleep(value.seconds)
+                result: Any = None
+            elif isinstance(value, Now):
+                result = now()
+            else:
+                result = execute(value)
+        except Exception as exc:  # noqa: BLE001 - handed to the flow, which may catch it
+            done, value = runner.throw(exc)
+            continue
+        done, value = runner.send(result)
+    return value
+
+
+async def run_async(flow: Flow[T], execute: Callable[[Call], Any], sleep: Callable[[float], Any], now: Callable[[], float]) -> T:
+    runner = FlowRunner(flow)
+    done, value = runner.first()
+    while not done:
+        try:
+            if isinstance(value, Sleep):
+                await sleep(value.seconds)
+                result: Any = None
+            elif isinstance(value, Now):
+                result = now()
+            else:
+                result = await execute(value)
+        except Exception as exc:  # noqa: BLE001 - handed to the flow, which may catch it
+            done, value = runner.throw(exc)
+            continue
+        done, value = runner.send(result)
+    return value

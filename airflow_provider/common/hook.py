@@ -1,0 +1,270 @@
+"""Base hooks: resolve an Airflow connection into a :class:`Target` and drive flows over it.
+
+A platform hook pair looks like::
+
+    class DataikuCalls:                       # the method list, written once
+        get_scenario_run = endpoint(scenarios.get_run)
+
+    class DataikuHook(DataikuCalls, SyncPlatformHook): ...       # returns values
+    class DataikuAsyncHook(DataikuCalls, AsyncPlatformHook): ...  # returns awaitables
+
+so the sync and async hooks cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlsplit
+
+from airflow.sdk import BaseHook
+
+from airflow_provider.common.errors import AuthError, ConfigError, ProviderError
+from airflow_provider.common.flow import Call, Flow, run_async, run_sync
+from airflow_provider.common.retry import RetryPolicy
+from airflow_provider.common.transport import (
+    AsyncTransport,
+    Auth,
+    ErrorParser,
+    SyncTransport,
+    Target,
+    default_error_parser,
+)
+
+if TYPE_CHECKING:
+    from airflow.sdk import Connection
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+class SessionAuth(Auth):
+    """Credentials exchanged for a token by a login call (PaddleFlow).
+
+    The driver logs in lazily, and once more when the platform answers 401 to a token it had
+    accepted (tokens expire); a second 401 is final.
+    """
+
+    token: str | None = None
+
+    def login_call(self) -> Call:
+        raise NotImplementedError
+
+    def accept(self, answer: Any) -> str:
+        """Store the token from the login answer and return it (so the driver can mask it)."""
+        raise NotImplementedError
+
+
+def extra_of(conn: Connection) -> dict[str, Any]:
+    """The connection extra, with UI-prefixed keys (``extra__<type>__name``) folded to ``name``."""
+    try:
+        raw = dict(conn.extra_dejson or {})
+    except Exception as exc:  # noqa: BLE001 - malformed extra JSON is a user error
+        raise ConfigError(f"connection {conn.conn_id!r}: the Extra field is not valid JSON ({exc})") from None
+    prefix = f"extra__{conn.conn_type}__"
+    return {(k[len(prefix) :] if k.startswith(prefix) else k): v for k, v in raw.items()}
+
+
+def flag(value: Any, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in _TRUE
+
+
+def number(extra: Mapping[str, Any], key: str, default: float, conn_id: str) -> float:
+    value = extra.get(key)
+    if value in (None, ""):
+        return default
+    try:
+        result = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"connection {conn_id!r}: extra field {key!r} must be a number of seconds, got {value!r}") from None
+    if result <= 0:
+        raise ConfigError(f"connection {conn_id!r}: extra field {key!r} must be positive, got {value!r}")
+    return result
+
+
+def base_url(conn: Connection, *, platform: str, default_scheme: str = "https", default_port: int | None = None, default_path: str = "") -> str:
+    """Build a base URL from host/port/schema, tolerating a full URL typed into the host field."""
+    host = (conn.host or "").strip()
+    if not host:
+        raise ConfigError(f"connection {conn.conn_id!r}: the Host field is empty; set it to the {platform} server, e.g. https://{platform}.example.com")
+    scheme = default_scheme
+    path = ""
+    if "://" in host:
+        parts = urlsplit(host)
+        scheme, host, path = parts.scheme, parts.hostname or "", parts.path
+        port = parts.port or conn.port or default_port
+    else:
+        if "/" in host:
+            host, _, rest = host.partition("/")
+            path = "/" + rest
+        port = conn.port or default_port
+        schema = (conn.schema or "").strip().lower()
+        if schema in ("http", "https"):
+            scheme = schema
+    extra = extra_of(conn)
+    if "scheme" in extra:
+        scheme = str(extra["scheme"])
+    prefix = extra.get("path_prefix", None)
+    path = (path.rstrip("/") or "") + ((prefix if prefix is not None else default_path) if not path.strip("/") else "")
+    netloc = f"{host}:{port}" if port else host
+    return f"{scheme}://{netloc}{path}".rstrip("/")
+
+
+def common_target_options(conn: Connection) -> dict[str, Any]:
+    """Options every platform reads from the connection extra: TLS, timeouts, retry budget."""
+    extra = extra_of(conn)
+    verify = flag(extra.get("verify_ssl", extra.get("verify")), True) and not flag(extra.get("insecure"), False)
+    return {
+        "verify": verify,
+        "connect_timeout": number(extra, "connect_timeout", 10.0, conn.conn_id),
+        "read_timeout": number(extra, "read_timeout", 60.0, conn.conn_id),
+        "policy": RetryPolicy(
+            max_attempts=int(number(extra, "retry_attempts", 6, conn.conn_id)),
+            budget=number(extra, "retry_budget", 60.0, conn.conn_id),
+        ),
+    }
+
+
+class _PlatformHookMixin:
+    """What the sync and async hooks of a platform share: connection parsing and error parsing."""
+
+    conn_name_attr: ClassVar[str] = "conn_id"
+    default_conn_name: ClassVar[str] = ""
+    conn_type: ClassVar[str] = ""
+    hook_name: ClassVar[str] = ""
+    #: how the platform's error bodies look
+    parse_error: ClassVar[ErrorParser] = staticmethod(default_error_parser)
+
+    conn_id: str
+
+    @classmethod
+    def build_target(cls, conn: Connection) -> Target:
+        """Connection -> Target. Raise :class:`ConfigError` naming the field for bad input."""
+        raise NotImplementedError
+
+    @staticmethod
+    def ping() -> Flow[Any]:
+        """The cheapest authenticated call, used by ``test_connection``."""
+        raise NotImplementedError
+
+    def _target_for(self, conn: Connection) -> Target:
+        if conn.conn_type and self.conn_type and conn.conn_type.replace("-", "_") != self.conn_type.replace("-", "_"):
+            raise ConfigError(f"connection {conn.conn_id!r} has type {conn.conn_type!r}; {type(self).__name__} needs a {self.conn_type!r} connection")
+        return self.build_target(conn)
+
+
+class SyncPlatformHook(_PlatformHookMixin, BaseHook):
+    def __init__(self, conn_id: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.conn_id = conn_id or self.default_conn_name
+        self._transport: SyncTransport | None = None
+
+    @property
+    def target(self) -> Target:
+        return self.transport.target
+
+    @property
+    def transport(self) -> SyncTransport:
+        if self._transport is None:
+            from airflow.sdk.log import mask_secret
+
+            conn = self.get_connection(self.conn_id)
+            target = self._target_for(conn)
+            for secret in target.auth.secrets():
+                mask_secret(secret)
+            self._transport = SyncTransport(target, type(self).parse_error)
+        return self._transport
+
+    def drive(self, flow: Flow[Any]) -> Any:
+        return run_sync(flow, self._execute, time.sleep, time.time)
+
+    def _execute(self, call: Call) -> Any:
+        transport = self.transport
+        auth = transport.target.auth
+        if isinstance(auth, SessionAuth) and not call.anonymous:
+            if auth.token is None:
+                self._login(auth)
+            try:
+                return transport.execute(call)
+            except AuthError as err:
+                if err.status != 401:
+                    raise
+                self._login(auth)
+        return transport.execute(call)
+
+    def _login(self, auth: SessionAuth) -> None:
+        from airflow.sdk.log import mask_secret
+
+        auth.token = None
+        mask_secret(auth.accept(self.transport.execute(auth.login_call())))
+
+    def test_connection(self) -> tuple[bool, str]:
+        try:
+            self.drive(self.ping())
+        except ProviderError as exc:
+            return False, str(exc)
+        return True, f"Connected to {self.target.base_url}"
+
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+
+
+class AsyncPlatformHook(_PlatformHookMixin):
+    """Async twin, for triggers. Resolves the connection with ``aget_connection``: a sync lookup
+    inside the triggerer's event loop fails on Airflow 3 (apache/airflow#63760)."""
+
+    def __init__(self, conn_id: str | None = None) -> None:
+        self.conn_id = conn_id or self.default_conn_name
+        self._transport: AsyncTransport | None = None
+        self._lock: asyncio.Lock | None = None
+
+    async def transport(self) -> AsyncTransport:
+        if self._transport is None:
+            from airflow.sdk.log import amask_secret
+
+            conn = await BaseHook.aget_connection(self.conn_id)
+            target = self._target_for(conn)
+            for secret in target.auth.secrets():
+                await amask_secret(secret)
+            self._transport = AsyncTransport(target, type(self).parse_error, pool_key=(self.conn_id, target.base_url, target.verify))
+        return self._transport
+
+    async def drive(self, flow: Flow[Any]) -> Any:
+        return await run_async(flow, self._execute, asyncio.sleep, time.time)
+
+    async def _execute(self, call: Call) -> Any:
+        transport = await self.transport()
+        auth = transport.target.auth
+        if isinstance(auth, SessionAuth) and not call.anonymous:
+            if auth.token is None:
+                await self._login(auth)
+            try:
+                return await transport.execute(call)
+            except AuthError as err:
+                if err.status != 401:
+                    raise
+                await self._login(auth)
+        return await transport.execute(call)
+
+    async def _login(self, auth: SessionAuth) -> None:
+        from airflow.sdk.log import amask_secret
+
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            auth.token = None
+            transport = await self.transport()
+            await amask_secret(auth.accept(await transport.execute(auth.login_call())))
+
+    async def test_connection(self) -> tuple[bool, str]:
+        try:
+            await self.drive(self.ping())
+        except ProviderError as exc:
+            return False, str(exc)
+        return True, "Connected"

@@ -1,0 +1,168 @@
+"""What a platform supplies to the generic remote-job machinery, and the one waiting loop.
+
+A :class:`RemoteJob` is pure: it returns flows (see ``flow.py``) for "get state", "cancel",
+"log tail". The same :func:`wait_flow` is then driven in place by the operator (sync hook)
+or inside the triggerer (async hook), so the two waiting modes cannot diverge.
+"""
+
+from __future__ import annotations
+
+import enum
+import importlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow_provider.common.errors import ApiError, AuthError, BadRequestError, NotFoundError, TransportError
+from airflow_provider.common.flow import Flow, Now, Sleep
+
+if TYPE_CHECKING:
+    from airflow_provider.common.hook import AsyncPlatformHook, SyncPlatformHook
+    from airflow_provider.common.transport import Target
+
+log = logging.getLogger(__name__)
+
+Ref = dict[str, Any]
+"""A remote run's identity: ids and numbers only, so it can travel in XCom and trigger kwargs."""
+
+
+class Phase(str, enum.Enum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    #: a state this provider does not know yet: keep waiting, never crash (anchors broke on new states)
+    UNKNOWN = "unknown"
+
+    @property
+    def terminal(self) -> bool:
+        return self in (Phase.SUCCEEDED, Phase.FAILED, Phase.CANCELLED)
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    phase: Phase
+    #: the platform's own state word, as shown to users
+    state: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"phase": self.phase.value, "state": self.state, "detail": self.detail}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> JobStatus:
+        return cls(Phase(data["phase"]), data["state"], dict(data.get("detail") or {}))
+
+
+def import_string(path: str) -> Any:
+    module, _, name = path.rpartition(".")
+    if not module.startswith("airflow_provider."):
+        # trigger kwargs come from the metadata DB: only ever import our own classes from them
+        raise ValueError(f"refusing to import {path!r}: not part of airflow_provider")
+    return getattr(importlib.import_module(module), name)
+
+
+class RemoteJob:
+    """One kind of remote run on one platform (a DSS scenario run, a PaddleFlow run, ...).
+
+    Instances carry only JSON-able options (``options()``), so the trigger can rebuild them.
+    """
+
+    hook_class: ClassVar[str]
+    async_hook_class: ClassVar[str]
+    #: what a person calls one of these, for messages: "scenario run", "run", "task"
+    noun: ClassVar[str] = "run"
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+
+    def options(self) -> dict[str, Any]:
+        return dict(self._options)
+
+    @classmethod
+    def path(cls) -> str:
+        return f"{cls.__module__}.{cls.__qualname__}"
+
+    def sync_hook(self, conn_id: str) -> SyncPlatformHook:
+        return import_string(self.hook_class)(conn_id)  # type: ignore[no-any-return]
+
+    def async_hook(self, conn_id: str) -> AsyncPlatformHook:
+        return import_string(self.async_hook_class)(conn_id)  # type: ignore[no-any-return]
+
+    # --- what each platform implements -------------------------------------------------
+    def status(self, ref: Ref) -> Flow[JobStatus]:
+        raise NotImplementedError
+
+    def cancel(self, ref: Ref) -> Flow[Any]:
+        raise NotImplementedError
+
+    def log_tail(self, ref: Ref, lines: int) -> Flow[str]:
+        """The last ``lines`` of the remote log; an empty string when there is none."""
+        if False:  # pragma: no cover - makes this a generator
+            yield
+        return ""
+
+    def failure_details(self, ref: Ref, status: JobStatus) -> Flow[str]:
+        """The platform's own words on why the run failed."""
+        if False:  # pragma: no cover
+            yield
+        return ""
+
+    def url(self, target: Target, ref: Ref) -> str | None:
+        return None
+
+    def describe(self, ref: Ref) -> str:
+        return f"{self.noun} " + " ".join(f"{k}={v}" for k, v in ref.items())
+
+
+#: errors worth waiting through: the run is fine, the path to it hiccuped
+TRANSIENT = (TransportError,)
+
+
+def is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, TRANSIENT):
+        return True
+    if isinstance(exc, ApiError) and not isinstance(exc, AuthError | NotFoundError | BadRequestError):
+        return True  # 5xx and 429 that outlived the transport's own retries
+    return False
+
+
+def wait_flow(
+    job: RemoteJob,
+    ref: Ref,
+    *,
+    poll_interval: float,
+    deadline: float | None,
+    max_consecutive_errors: int = 5,
+    stop_states: Sequence[str] = (),
+) -> Flow[dict[str, Any]]:
+    """Poll until the run is terminal (or in one of ``stop_states``), the deadline passes, or
+    polling fails ``max_consecutive_errors`` times in a row.
+
+    Returns an event: ``{"event": "done" | "timeout" | "error", "ref", "status", "message"}``.
+    Deadlines are wall-clock so a triggerer restart does not reset them.
+    """
+    errors = 0
+    last: JobStatus | None = None
+    while True:
+        try:
+            last = yield from job.status(ref)
+            errors = 0
+        except Exception as exc:  # noqa: BLE001 - classified below
+            if not is_transient(exc) or errors + 1 >= max_consecutive_errors:
+                why = "" if not is_transient(exc) else f" after {errors + 1} consecutive failures"
+                return {"event": "error", "ref": ref, "status": last.to_json() if last else None, "message": f"polling {job.describe(ref)} failed{why}: {exc}"}
+            errors += 1
+            log.warning("polling %s failed (%s); %d of %d tolerated", job.describe(ref), exc, errors, max_consecutive_errors - 1)
+        else:
+            if last.phase is Phase.UNKNOWN:
+                log.warning("%s is in state %r, which this provider does not know; still waiting", job.describe(ref), last.state)
+            if last.phase.terminal or last.state in stop_states:
+                return {"event": "done", "ref": ref, "status": last.to_json(), "message": f"{job.describe(ref)} is {last.state}"}
+        now = yield Now()
+        if deadline is not None and now >= deadline:
+            state = last.state if last else "unknown"
+            return {"event": "timeout", "ref": ref, "status": last.to_json() if last else None, "message": f"{job.describe(ref)} still {state} at the deadline"}
+        sleep = poll_interval if deadline is None else max(0.0, min(poll_interval, deadline - now))
+        yield Sleep(sleep)

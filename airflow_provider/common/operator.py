@@ -1,0 +1,259 @@
+"""Base operator for "start remote work, then wait for it" (DESIGN.md, "Behaviour every waiting operator has")."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow.sdk import BaseOperator, conf
+
+from airflow_provider.common.errors import ConfigError, ProviderError, RemoteJobFailed
+from airflow_provider.common.identity import ti_tag
+from airflow_provider.common.jobs import JobStatus, Phase, Ref, RemoteJob, wait_flow
+from airflow_provider.common.links import REMOTE_REF_KEY, REMOTE_URL_KEY, RemoteRunLink
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_provider.common.hook import SyncPlatformHook
+
+EVENT_KINDS = frozenset({"done", "timeout", "error"})
+
+
+def seconds(value: float | timedelta | None, field: str) -> float | None:
+    if value is None:
+        return None
+    result = value.total_seconds() if isinstance(value, timedelta) else float(value)
+    if result <= 0:
+        raise ConfigError(f"{field} must be positive seconds (or a timedelta), got {value!r}")
+    return result
+
+
+def default_deferrable() -> bool:
+    return conf.getboolean("operators", "default_deferrable", fallback=False)
+
+
+class WaitingMixin:
+    """What operators and sensors share: how to wait (deferred or in place), and how to read the result."""
+
+    job_class: ClassVar[type[RemoteJob]]
+    conn_id: str
+    poll_interval: float
+    max_consecutive_poll_errors: int
+    deferrable: bool
+    log_tail_lines: int
+    cancel_on_kill: bool
+    log: Any
+
+    def job(self) -> RemoteJob:
+        return self.job_class(**self.job_options())
+
+    def job_options(self) -> dict[str, Any]:
+        return {}
+
+    def hook(self) -> SyncPlatformHook:
+        return self.job().sync_hook(self.conn_id)
+
+    def _trigger(self, ref: Ref, deadline: float | None, stop_states: Sequence[str] = ()) -> Any:
+        from airflow_provider.common.trigger import RemoteJobTrigger
+
+        return RemoteJobTrigger(
+            job_class=self.job_class.path(),
+            conn_id=self.conn_id,
+            ref=ref,
+            job_options=self.job_options(),
+            poll_interval=self.poll_interval,
+            deadline=deadline,
+            max_consecutive_errors=self.max_consecutive_poll_errors,
+            stop_states=stop_states,
+            cancel_on_kill=self.cancel_on_kill,
+        )
+
+    def _wait_in_place(self, hook: SyncPlatformHook, ref: Ref, deadline: float | None, stop_states: Sequence[str] = ()) -> dict[str, Any]:
+        return hook.drive(  # type: ignore[no-any-return]
+            wait_flow(
+                self.job(),
+                ref,
+                poll_interval=self.poll_interval,
+                deadline=deadline,
+                max_consecutive_errors=self.max_consecutive_poll_errors,
+                stop_states=stop_states,
+            )
+        )
+
+    @staticmethod
+    def _validate_event(event: Any) -> dict[str, Any]:
+        # the event crossed the triggerer/worker boundary: fail loudly on anything unexpected
+        if not isinstance(event, dict) or event.get("event") not in EVENT_KINDS or not isinstance(event.get("ref"), dict):
+            raise ProviderError(f"unexpected trigger event: {event!r}")
+        return event
+
+    def _explain_failure(self, hook: SyncPlatformHook, ref: Ref, status: JobStatus) -> str:
+        """Write the remote log tail and the platform's error details to the task log."""
+        job = self.job()
+        details = ""
+        try:
+            details = hook.drive(job.failure_details(ref, status)) or ""
+        except ProviderError as exc:
+            self.log.warning("could not read the failure details of %s: %s", job.describe(ref), exc)
+        if details:
+            self.log.error("%s: %s", job.describe(ref), details)
+        if self.log_tail_lines > 0:
+            try:
+                tail = hook.drive(job.log_tail(ref, self.log_tail_lines)) or ""
+            except ProviderError as exc:
+                self.log.warning("could not read the log of %s: %s", job.describe(ref), exc)
+            else:
+                if tail:
+                    self.log.error("last %d log lines of %s:\n%s", self.log_tail_lines, job.describe(ref), tail)
+        return details
+
+
+class RemoteJobOperator(WaitingMixin, BaseOperator):
+    """Submit (or re-attach to) a remote run, push its id and URL, then wait in place or deferred.
+
+    A platform subclass sets ``job_class`` and implements :meth:`submit`, and, where the platform
+    can tag runs, :meth:`find_existing`.
+
+    :param conn_id: the platform connection.
+    :param wait_for_completion: wait for the run to end (else return right after submitting).
+    :param deferrable: wait in the triggerer instead of holding a worker slot.
+    :param poll_interval: seconds between state checks.
+    :param timeout: wall-clock seconds (or timedelta) to wait; defaults to ``execution_timeout``.
+    :param cancel_on_timeout: cancel the remote run when the wait times out.
+    :param cancel_on_kill: cancel the remote run when the task is killed or marked failed.
+    :param max_consecutive_poll_errors: transient polling failures in a row that end the wait.
+    :param reattach: on a retry, adopt this task instance's own run if it is still going.
+    :param log_tail_lines: remote log lines written to the task log on failure (0: none).
+    """
+
+    template_fields: Sequence[str] = ("conn_id",)
+    operator_extra_links = (RemoteRunLink(),)
+    ui_color = "#e8f0fe"
+
+    def __init__(
+        self,
+        *,
+        conn_id: str,
+        wait_for_completion: bool = True,
+        deferrable: bool | None = None,
+        poll_interval: float = 5.0,
+        timeout: float | timedelta | None = None,
+        cancel_on_timeout: bool = True,
+        cancel_on_kill: bool = True,
+        max_consecutive_poll_errors: int = 5,
+        reattach: bool = True,
+        log_tail_lines: int = 50,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.conn_id = conn_id
+        self.wait_for_completion = wait_for_completion
+        self.deferrable = default_deferrable() if deferrable is None else deferrable
+        if poll_interval <= 0:
+            raise ConfigError(f"poll_interval must be positive, got {poll_interval!r}")
+        self.poll_interval = float(poll_interval)
+        self.timeout = seconds(timeout, "timeout")
+        self.cancel_on_timeout = cancel_on_timeout
+        self.cancel_on_kill = cancel_on_kill
+        if max_consecutive_poll_errors < 1:
+            raise ConfigError(f"max_consecutive_poll_errors must be at least 1, got {max_consecutive_poll_errors!r}")
+        self.max_consecutive_poll_errors = max_consecutive_poll_errors
+        self.reattach = reattach
+        self.log_tail_lines = log_tail_lines
+        self._ref: Ref | None = None
+        self._hook: SyncPlatformHook | None = None
+
+    # --- what a platform implements ------------------------------------------------------
+    def submit(self, hook: SyncPlatformHook, context: Context, tag: str) -> Ref:
+        raise NotImplementedError
+
+    def find_existing(self, hook: SyncPlatformHook, context: Context, tag: str) -> Ref | None:
+        """This task instance's own run that is still going (or None). Default: no re-attach."""
+        return None
+
+    def summary(self, ref: Ref, status: JobStatus | None) -> dict[str, Any]:
+        """The JSON-able return value; subclasses may add platform fields."""
+        out: dict[str, Any] = {**ref}
+        if status is not None:
+            out.update(state=status.state, phase=status.phase.value, **{k: v for k, v in status.detail.items() if k not in ref})
+        return out
+
+    # --- the machinery -------------------------------------------------------------------
+    def _deadline(self) -> float | None:
+        limit = self.timeout
+        if limit is None and self.execution_timeout is not None:
+            # Airflow 3.3 does not enforce execution_timeout on deferred tasks: do it ourselves
+            limit = self.execution_timeout.total_seconds()
+        return time.time() + limit if limit else None
+
+    def execute(self, context: Context) -> Any:
+        hook = self._hook = self.hook()
+        job = self.job()
+        tag = ti_tag(context)
+        ref = self.find_existing(hook, context, tag) if self.reattach and context["ti"].try_number > 1 else None
+        if ref is not None:
+            self.log.info("re-attaching to %s, started by an earlier try of this task", job.describe(ref))
+        else:
+            ref = self.submit(hook, context, tag)
+            self.log.info("started %s", job.describe(ref))
+        self._ref = ref
+        url = job.url(hook.target, ref)
+        context["ti"].xcom_push(key=REMOTE_REF_KEY, value=ref)
+        if url:
+            context["ti"].xcom_push(key=REMOTE_URL_KEY, value=url)
+            self.log.info("follow it at %s", url)
+        if not self.wait_for_completion:
+            return {**self.summary(ref, None), "url": url, "waited": "no"}
+
+        deadline = self._deadline()
+        status = hook.drive(job.status(ref))
+        if status.phase.terminal:
+            return self._finish(hook, ref, status, waited="no")
+        if self.deferrable:
+            self.defer(trigger=self._trigger(ref, deadline), method_name="execute_complete", timeout=None)
+        return self._on_event(hook, self._wait_in_place(hook, ref, deadline), waited="in_place")
+
+    def execute_complete(self, context: Context, event: Any = None) -> Any:
+        event = self._validate_event(event)
+        self._ref = event["ref"]
+        hook = self._hook = self.hook()
+        return self._on_event(hook, event, waited="deferred")
+
+    def _on_event(self, hook: SyncPlatformHook, event: dict[str, Any], waited: str) -> Any:
+        job, ref = self.job(), event["ref"]
+        if event["event"] == "error":
+            # the run may be fine: do not cancel; a retry re-attaches to it
+            raise ProviderError(event["message"])
+        if event["event"] == "timeout":
+            note = "left running"
+            if self.cancel_on_timeout:
+                try:
+                    hook.drive(job.cancel(ref))
+                    note = "cancelled it"
+                except ProviderError as exc:
+                    note = f"could not cancel it: {exc}"
+            raise RemoteJobFailed(f"{event['message']}; gave up waiting and {note}")
+        return self._finish(hook, ref, JobStatus.from_json(event["status"]), waited=waited)
+
+    def _finish(self, hook: SyncPlatformHook, ref: Ref, status: JobStatus, waited: str) -> Any:
+        job = self.job()
+        url = job.url(hook.target, ref)
+        if status.phase is Phase.SUCCEEDED:
+            self.log.info("%s finished: %s", job.describe(ref), status.state)
+            return {**self.summary(ref, status), "url": url, "waited": waited}
+        details = self._explain_failure(hook, ref, status)
+        verb = "was cancelled" if status.phase is Phase.CANCELLED else "failed"
+        raise RemoteJobFailed(f"{job.describe(ref)} {verb} (state {status.state})" + (f": {details}" if details else "") + (f" — see {url}" if url else ""))
+
+    def on_kill(self) -> None:
+        if not (self.cancel_on_kill and self._ref):
+            return
+        job = self.job()
+        try:
+            (self._hook or self.hook()).drive(job.cancel(self._ref))
+            self.log.info("cancelled %s", job.describe(self._ref))
+        except Exception as exc:  # noqa: BLE001 - best effort while being killed
+            self.log.warning("could not cancel %s: %s", job.describe(self._ref), exc)

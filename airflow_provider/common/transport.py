@@ -1,0 +1,358 @@
+"""HTTP execution of :class:`~airflow_provider.common.flow.Call` descriptions.
+
+``SyncTransport`` uses ``requests``; ``AsyncTransport`` uses ``httpx`` with one pooled client per
+event loop and connection, because the triggerer runs thousands of waits in one process and a
+client per poll would cost a TLS handshake each time. Both share request building, answer
+interpretation and the retry decisions; only the act of sending differs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json as jsonlib
+import logging
+import time
+import weakref
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from airflow_provider.common.errors import ApiError, TransportError, api_error_for
+from airflow_provider.common.flow import Call, Reply
+from airflow_provider.common.retry import RetryPolicy, parse_retry_after
+
+if TYPE_CHECKING:
+    import httpx
+    import requests
+
+log = logging.getLogger(__name__)
+
+#: (status, headers, body) -> (platform code, message, request id, details)
+ErrorParser = Callable[[int, Mapping[str, str], bytes], tuple[str | None, str, str | None, Any]]
+
+
+class Auth:
+    """Credentials as request headers. ``repr`` never shows them."""
+
+    def headers(self) -> dict[str, str]:
+        return {}
+
+    def secrets(self) -> list[str]:
+        """Values to register with Airflow's secret masker."""
+        return []
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(***)"
+
+
+class NoAuth(Auth):
+    pass
+
+
+class BasicAuth(Auth):
+    def __init__(self, username: str, password: str) -> None:
+        self._value = "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+        self._secrets = [s for s in (password, self._value) if s]
+        # an API key sent as the username (DSS) is the secret itself
+        if username and not password:
+            self._secrets.insert(0, username)
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": self._value}
+
+    def secrets(self) -> list[str]:
+        return list(self._secrets)
+
+
+class HeaderAuth(Auth):
+    """A token in a header: ``Authorization: Bearer X`` or a platform header such as ``x-pf-authorization``."""
+
+    def __init__(self, token: str, header: str = "Authorization", scheme: str | None = "Bearer") -> None:
+        self.token = token
+        self._header = header
+        self._scheme = scheme
+
+    def headers(self) -> dict[str, str]:
+        return {self._header: f"{self._scheme} {self.token}" if self._scheme else self.token}
+
+    def secrets(self) -> list[str]:
+        return [self.token]
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where and how to talk to one platform instance, resolved from an Airflow connection."""
+
+    platform: str
+    base_url: str
+    auth: Auth = field(default_factory=NoAuth, repr=False, compare=False)
+    verify: bool = True
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+    extra_headers: Mapping[str, str] = field(default_factory=dict)
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    user_agent: str = "airflow-provider"
+
+    def url(self, path: str) -> str:
+        if path.startswith(("http://", "https://")):
+            return path
+        return self.base_url.rstrip("/") + "/" + path.lstrip("/")
+
+
+def quote_segment(value: object) -> str:
+    """A path segment, percent-encoded (the official clients do not, and break on ``&``, ``#``, ``/``)."""
+    return quote(str(value), safe="")
+
+
+def _param_value(value: Any) -> Any:
+    # Go and Spring parse lowercase booleans; DSS accepts either case.
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
+@dataclass(frozen=True)
+class PreparedRequest:
+    method: str
+    url: str
+    params: dict[str, Any]
+    headers: dict[str, str]
+    content: bytes | None
+    files: Mapping[str, tuple[str, bytes, str]] | None
+    timeout: tuple[float, float]
+
+
+def prepare(target: Target, call: Call, auth: Auth | None = None) -> PreparedRequest:
+    headers = {"User-Agent": target.user_agent, "Accept": "application/json", **target.extra_headers}
+    if not call.anonymous:
+        headers.update((auth or target.auth).headers())
+    content = call.content
+    if call.json is not None:
+        content = jsonlib.dumps(call.json).encode()
+        headers["Content-Type"] = "application/json"
+    if call.headers:
+        headers.update(call.headers)
+    params = {k: _param_value(v) for k, v in (call.params or {}).items() if v is not None}
+    read_timeout = call.read_timeout if call.read_timeout is not None else target.read_timeout
+    return PreparedRequest(
+        method=call.method.upper(),
+        url=target.url(call.path),
+        params=params,
+        headers=headers,
+        content=content,
+        files=call.files,
+        timeout=(target.connect_timeout, read_timeout),
+    )
+
+
+def interpret(target: Target, call: Call, req: PreparedRequest, status: int, headers: Mapping[str, str], body: bytes, parse_error: ErrorParser) -> Any:
+    """Turn an answer into the value the flow asked for, or raise an :class:`ApiError`."""
+    if status >= 400:
+        code, message, request_id, details = parse_error(status, headers, body)
+        raise api_error_for(status)(
+            message,
+            status=status,
+            code=code,
+            request_id=request_id,
+            method=req.method,
+            url=req.url,
+            details=details,
+            retry_after=parse_retry_after(headers.get("retry-after"), time.time()),
+        )
+    if call.expect == "reply":
+        return Reply(status=status, headers=dict(headers), body=body)
+    if call.expect == "none":
+        return None
+    if call.expect == "bytes":
+        return body
+    if call.expect == "text":
+        return body.decode("utf-8", errors="replace")
+    if not body.strip():
+        return None
+    try:
+        return jsonlib.loads(body)
+    except ValueError as exc:
+        snippet = body[:200].decode("utf-8", errors="replace")
+        raise ApiError(f"expected JSON from {target.platform}, got: {snippet!r}", status=status, method=req.method, url=req.url) from exc
+
+
+def default_error_parser(status: int, headers: Mapping[str, str], body: bytes) -> tuple[str | None, str, str | None, Any]:
+    try:
+        data = jsonlib.loads(body)
+    except ValueError:
+        return None, body[:500].decode("utf-8", errors="replace").strip(), None, None
+    if isinstance(data, dict):
+        message = data.get("message") or data.get("detail") or data.get("error") or str(data)
+        return data.get("code"), str(message), None, data
+    return None, str(data), None, data
+
+
+def _unreachable(target: Target, req: PreparedRequest, reason: str, sent: bool) -> TransportError:
+    hint = (
+        "the request may have reached the server; it was not resent because it is not idempotent"
+        if sent
+        else f"check the host, port and scheme of the {target.platform} connection"
+    )
+    return TransportError(f"cannot reach {target.platform} at {req.url} ({reason}): {hint}", may_have_reached_server=sent)
+
+
+class SyncTransport:
+    def __init__(self, target: Target, parse_error: ErrorParser = default_error_parser, sleep: Callable[[float], None] = time.sleep) -> None:
+        import requests
+
+        self.target = target
+        self.parse_error = parse_error
+        self._sleep = sleep
+        self.session: requests.Session = requests.Session()
+        self.session.verify = target.verify
+
+    def close(self) -> None:
+        self.session.close()
+
+    def execute(self, call: Call, auth: Auth | None = None) -> Any:
+        import requests
+
+        req = prepare(self.target, call, auth)
+        attempt, slept = 0, 0.0
+        while True:
+            attempt += 1
+            try:
+                resp = self._send(req)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                sent = _may_have_reached_server_requests(exc)
+                delay = self.target.policy.delay_for_transport_error(idempotent=call.is_idempotent, may_have_reached_server=sent, attempt=attempt, slept=slept)
+                if delay is None:
+                    raise _unreachable(self.target, req, type(exc).__name__, sent) from None
+                log.warning("%s %s failed (%s); retry %d in %.1fs", req.method, req.url, type(exc).__name__, attempt, delay)
+            else:
+                try:
+                    return interpret(self.target, call, req, resp.status_code, resp.headers, resp.content, self.parse_error)
+                except ApiError as err:
+                    delay = self.target.policy.delay_for_status(
+                        err.status, idempotent=call.is_idempotent, attempt=attempt, slept=slept, retry_after=err.retry_after
+                    )
+                    if delay is None:
+                        raise
+                    log.warning("%s %s answered %d; retry %d in %.1fs", req.method, req.url, err.status, attempt, delay)
+            self._sleep(delay)
+            slept += delay
+
+    def _send(self, req: PreparedRequest) -> requests.Response:
+        files = {k: (n, b, t) for k, (n, b, t) in req.files.items()} if req.files else None
+        return self.session.request(
+            req.method,
+            req.url,
+            params=req.params,
+            headers=req.headers,
+            data=req.content,
+            files=files,
+            timeout=req.timeout,
+            allow_redirects=True,
+        )
+
+
+def _may_have_reached_server_requests(exc: Exception) -> bool:
+    import requests
+
+    if isinstance(exc, requests.ConnectTimeout):
+        return False
+    if isinstance(exc, requests.ReadTimeout | requests.exceptions.ChunkedEncodingError):
+        return True
+    text = repr(exc)
+    # NewConnectionError / NameResolutionError: the socket never connected
+    return not ("NewConnectionError" in text or "NameResolutionError" in text or "Connection refused" in text)
+
+
+def _may_have_reached_server_httpx(exc: Exception) -> bool:
+    import httpx
+
+    return not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+
+
+class _ClientPool:
+    """One ``httpx.AsyncClient`` per (event loop, key): shared by every trigger of a connection."""
+
+    def __init__(self) -> None:
+        self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[Any, ...], httpx.AsyncClient]] = weakref.WeakKeyDictionary()
+
+    def get(self, key: tuple[Any, ...], verify: bool) -> httpx.AsyncClient:
+        import httpx
+
+        loop = asyncio.get_running_loop()
+        clients = self._by_loop.setdefault(loop, {})
+        client = clients.get(key)
+        if client is None or client.is_closed:
+            client = httpx.AsyncClient(verify=verify, limits=httpx.Limits(max_connections=64, max_keepalive_connections=32))
+            clients[key] = client
+        return client
+
+    def size(self) -> int:
+        try:
+            return len(self._by_loop.get(asyncio.get_running_loop(), {}))
+        except RuntimeError:
+            return 0
+
+    async def aclose_all(self) -> None:
+        for client in self._by_loop.pop(asyncio.get_running_loop(), {}).values():
+            await client.aclose()
+
+
+CLIENT_POOL = _ClientPool()
+
+
+class AsyncTransport:
+    def __init__(self, target: Target, parse_error: ErrorParser = default_error_parser, pool_key: tuple[Any, ...] | None = None) -> None:
+        self.target = target
+        self.parse_error = parse_error
+        self._pool_key = pool_key or (target.platform, target.base_url, target.verify)
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        return CLIENT_POOL.get(self._pool_key, self.target.verify)
+
+    async def execute(self, call: Call, auth: Auth | None = None) -> Any:
+        import httpx
+
+        req = prepare(self.target, call, auth)
+        attempt, slept = 0, 0.0
+        while True:
+            attempt += 1
+            try:
+                resp = await self._send(req)
+            except httpx.TransportError as exc:
+                sent = _may_have_reached_server_httpx(exc)
+                delay = self.target.policy.delay_for_transport_error(idempotent=call.is_idempotent, may_have_reached_server=sent, attempt=attempt, slept=slept)
+                if delay is None:
+                    raise _unreachable(self.target, req, type(exc).__name__, sent) from None
+                log.warning("%s %s failed (%s); retry %d in %.1fs", req.method, req.url, type(exc).__name__, attempt, delay)
+            else:
+                try:
+                    return interpret(self.target, call, req, resp.status_code, resp.headers, resp.content, self.parse_error)
+                except ApiError as err:
+                    delay = self.target.policy.delay_for_status(
+                        err.status, idempotent=call.is_idempotent, attempt=attempt, slept=slept, retry_after=err.retry_after
+                    )
+                    if delay is None:
+                        raise
+                    log.warning("%s %s answered %d; retry %d in %.1fs", req.method, req.url, err.status, attempt, delay)
+            await asyncio.sleep(delay)
+            slept += delay
+
+    async def _send(self, req: PreparedRequest) -> httpx.Response:
+        import httpx
+
+        files = {k: (n, b, t) for k, (n, b, t) in req.files.items()} if req.files else None
+        timeout = httpx.Timeout(req.timeout[1], connect=req.timeout[0])
+        return await self.client.request(
+            req.method,
+            req.url,
+            params=req.params,
+            headers=req.headers,
+            content=req.content if not files else None,
+            data=None,
+            files=files,
+            timeout=timeout,
+            follow_redirects=True,
+        )

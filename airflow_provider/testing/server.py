@@ -1,0 +1,203 @@
+"""Run an emulator app on loopback, and inject faults into it.
+
+Every emulator is a FastAPI app wrapped in :class:`FaultInjector`, so tests, the demo and users
+testing their own DAGs get the same knobs: latency, error bursts (429 with ``Retry-After``,
+503, ...), connection resets, and a log of the requests received.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+ADMIN_PREFIX = "/_emulator"
+
+
+@dataclass
+class Fault:
+    kind: str  # "status" | "reset"
+    status: int = 503
+    retry_after: str | None = None
+    method: str | None = None
+    path_contains: str | None = None
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.method and self.method.upper() != method.upper():
+            return False
+        return not (self.path_contains and self.path_contains not in path)
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    body: bytes
+    answered: int | None = None
+
+
+@dataclass
+class Faults:
+    """Knobs shared by every emulator. Safe to change from another thread while serving."""
+
+    latency: float = 0.0
+    queue: deque[Fault] = field(default_factory=deque)
+    requests: list[RecordedRequest] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def fail_next(
+        self, count: int = 1, status: int = 503, *, retry_after: str | None = None, method: str | None = None, path_contains: str | None = None
+    ) -> None:
+        with self.lock:
+            self.queue.extend(Fault("status", status, retry_after, method, path_contains) for _ in range(count))
+
+    def reset_next(self, count: int = 1, *, method: str | None = None, path_contains: str | None = None) -> None:
+        """Drop the connection after reading the request (the client sees a reset / empty answer)."""
+        with self.lock:
+            self.queue.extend(Fault("reset", method=method, path_contains=path_contains) for _ in range(count))
+
+    def clear(self) -> None:
+        with self.lock:
+            self.queue.clear()
+            self.latency = 0.0
+
+    def take(self, method: str, path: str) -> Fault | None:
+        with self.lock:
+            for fault in self.queue:
+                if fault.matches(method, path):
+                    self.queue.remove(fault)
+                    return fault
+        return None
+
+    def calls(self, method: str | None = None, path_contains: str = "") -> list[RecordedRequest]:
+        with self.lock:
+            return [r for r in self.requests if (method is None or r.method == method) and path_contains in r.path]
+
+
+class FaultInjector:
+    """ASGI middleware: records requests, adds latency, answers faults, serves ``/_emulator/faults``."""
+
+    def __init__(self, app: ASGIApp, faults: Faults) -> None:
+        self.app = app
+        self.faults = faults
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        method, path = scope["method"], scope["path"]
+        body = await _read_body(receive)
+        if path.startswith(ADMIN_PREFIX):
+            await self._admin(method, path, body, send)
+            return
+        headers = {k.decode().lower(): v.decode() for k, v in scope.get("headers", [])}
+        record = RecordedRequest(method, path, scope.get("query_string", b"").decode(), headers, body)
+        with self.faults.lock:
+            self.faults.requests.append(record)
+        if self.faults.latency:
+            await asyncio.sleep(self.faults.latency)
+        fault = self.faults.take(method, path)
+        if fault is not None and fault.kind == "reset":
+            record.answered = 0
+            # start an answer, then fail: uvicorn drops the connection mid-response
+            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"100")]})
+            raise ConnectionResetError("emulated connection reset")
+        if fault is not None:
+            record.answered = fault.status
+            hdrs = [(b"content-type", b"application/json")]
+            if fault.retry_after is not None:
+                hdrs.append((b"retry-after", fault.retry_after.encode()))
+            payload = json.dumps({"message": f"emulated fault {fault.status}", "errorType": "EmulatedFault"}).encode()
+            await send({"type": "http.response.start", "status": fault.status, "headers": hdrs})
+            await send({"type": "http.response.body", "body": payload})
+            return
+
+        async def replay() -> Message:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def recording_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                record.answered = message["status"]
+            await send(message)
+
+        await self.app(scope, replay, recording_send)
+
+    async def _admin(self, method: str, path: str, body: bytes, send: Send) -> None:
+        answer: Any = {"ok": True}
+        if path == f"{ADMIN_PREFIX}/faults" and method == "POST":
+            spec = json.loads(body or b"{}")
+            if "latency" in spec:
+                self.faults.latency = float(spec["latency"])
+            for item in spec.get("faults", []):
+                kind = item.pop("kind", "status")
+                count = int(item.pop("count", 1))
+                if kind == "reset":
+                    self.faults.reset_next(count, **item)
+                else:
+                    self.faults.fail_next(count, **item)
+        elif path == f"{ADMIN_PREFIX}/faults" and method == "DELETE":
+            self.faults.clear()
+        elif path == f"{ADMIN_PREFIX}/requests":
+            answer = [{"method": r.method, "path": r.path, "query": r.query, "status": r.answered} for r in self.faults.calls()]
+        else:
+            answer = {"message": f"unknown emulator admin path {path}"}
+        payload = json.dumps(answer).encode()
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": payload})
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+class EmulatorServer:
+    """Serve an ASGI app with uvicorn in a background thread on ``127.0.0.1:<port>`` (0: any free port)."""
+
+    def __init__(self, app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> None:
+        import uvicorn
+
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind((host, port))
+        self.host, self.port = self._sock.getsockname()[:2]
+        config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False, timeout_graceful_shutdown=1)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True, name=f"emulator:{self.port}")
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> EmulatorServer:
+        self._thread.start()
+        deadline = time.time() + 15
+        while not self._server.started:
+            if time.time() > deadline or not self._thread.is_alive():
+                raise RuntimeError(f"emulator on port {self.port} did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=5)
+        self._sock.close()
+
+    def __enter__(self) -> EmulatorServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
