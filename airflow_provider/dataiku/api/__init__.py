@@ -1,0 +1,1 @@
+"""Dataiku DSS public API: endpoint flows (no I/O) and models."""
