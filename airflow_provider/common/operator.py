@@ -11,7 +11,7 @@ from airflow.sdk import BaseOperator, conf
 
 from airflow_provider.common.errors import ConfigError, ProviderError, RemoteJobFailed
 from airflow_provider.common.identity import ti_tag
-from airflow_provider.common.jobs import JobStatus, Phase, Ref, RemoteJob, wait_flow
+from airflow_provider.common.jobs import JobStatus, Phase, Ref, RemoteJob, import_string, is_transient, wait_flow
 from airflow_provider.common.links import REMOTE_REF_KEY, REMOTE_URL_KEY, RemoteRunLink
 
 if TYPE_CHECKING:
@@ -38,7 +38,10 @@ def default_deferrable() -> bool:
 class WaitingMixin:
     """What operators and sensors share: how to wait (deferred or in place), and how to read the result."""
 
-    job_class: ClassVar[type[RemoteJob]]
+    #: dotted path of the platform's RemoteJob class, imported lazily: DAG files import operators
+    #: at parse time, and the job pulls in the platform's models
+    #: (a RemoteJob class also works, at the price of importing it with the operator)
+    job_class: ClassVar[str | type[RemoteJob]]
     conn_id: str
     poll_interval: float
     max_consecutive_poll_errors: int
@@ -47,8 +50,12 @@ class WaitingMixin:
     cancel_on_kill: bool
     log: Any
 
+    @property
+    def job_path(self) -> str:
+        return self.job_class if isinstance(self.job_class, str) else self.job_class.path()
+
     def job(self) -> RemoteJob:
-        return self.job_class(**self.job_options())
+        return import_string(self.job_path)(**self.job_options())  # type: ignore[no-any-return]
 
     def job_options(self) -> dict[str, Any]:
         return {}
@@ -60,7 +67,7 @@ class WaitingMixin:
         from airflow_provider.common.trigger import RemoteJobTrigger
 
         return RemoteJobTrigger(
-            job_class=self.job_class.path(),
+            job_class=self.job_path,
             conn_id=self.conn_id,
             ref=ref,
             job_options=self.job_options(),
@@ -114,7 +121,7 @@ class WaitingMixin:
 class RemoteJobOperator(WaitingMixin, BaseOperator):
     """Submit (or re-attach to) a remote run, push its id and URL, then wait in place or deferred.
 
-    A platform subclass sets ``job_class`` and implements :meth:`submit`, and, where the platform
+    A platform subclass sets ``job_class`` (dotted path) and implements :meth:`submit`, and, where the platform
     can tag runs, :meth:`find_existing`.
 
     :param conn_id: the platform connection.
@@ -209,12 +216,22 @@ class RemoteJobOperator(WaitingMixin, BaseOperator):
             return {**self.summary(ref, None), "url": url, "waited": "no"}
 
         deadline = self._deadline()
-        status = hook.drive(job.status(ref))
-        if status.phase.terminal:
+        status = self._first_look(hook, ref)
+        if status is not None and status.phase.terminal:
             return self._finish(hook, ref, status, waited="no")
         if self.deferrable:
             self.defer(trigger=self._trigger(ref, deadline), method_name="execute_complete", timeout=None)
         return self._on_event(hook, self._wait_in_place(hook, ref, deadline), waited="in_place")
+
+    def _first_look(self, hook: SyncPlatformHook, ref: Ref) -> JobStatus | None:
+        """One state check before waiting (defer only if not terminal); a blip here is left to the wait."""
+        try:
+            return hook.drive(self.job().status(ref))  # type: ignore[no-any-return]
+        except ProviderError as exc:
+            if not is_transient(exc):
+                raise
+            self.log.warning("could not read the state of %s yet (%s); waiting", self.job().describe(ref), exc)
+            return None
 
     def execute_complete(self, context: Context, event: Any = None) -> Any:
         event = self._validate_event(event)

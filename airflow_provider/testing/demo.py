@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -27,8 +28,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dags-folder", default=str(ROOT / "example_dags"))
     parser.add_argument("--only", nargs="*", help="DAG ids to run (default: all)")
+    parser.add_argument("--verbose", action="store_true", help="show Airflow's own task logs")
     args = parser.parse_args(argv)
+    if not args.verbose:
+        # task logs of dag.test() go to stdout; keep the outcome table readable
+        os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
 
+    import warnings
+
+    warnings.filterwarnings("ignore", message=".*starlette.testclient.*")
     home = tempfile.mkdtemp(prefix="airflow-provider-demo-")
     airflow_env.configure(home, args.dags_folder)
 

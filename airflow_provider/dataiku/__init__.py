@@ -1,0 +1,1 @@
+"""Dataiku DSS: scenarios, code studios and templates."""

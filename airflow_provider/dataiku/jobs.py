@@ -1,0 +1,74 @@
+"""DSS scenario runs as remote jobs: state, abort, log tail, error details, UI link."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider.common.flow import Flow
+from airflow_provider.common.jobs import JobStatus, Phase, Ref, RemoteJob
+from airflow_provider.dataiku.api import scenarios
+
+if TYPE_CHECKING:
+    from airflow_provider.common.transport import Target
+    from airflow_provider.dataiku.api.models import ScenarioRun
+
+OUTCOME_PHASE = {"SUCCESS": Phase.SUCCEEDED, "FAILED": Phase.FAILED, "ABORTED": Phase.CANCELLED}
+
+
+def scenario_run_ref(run: ScenarioRun) -> Ref:
+    return {"project_key": run.scenario.project_key, "scenario_id": run.scenario.id, "run_id": run.run_id}
+
+
+class ScenarioRunJob(RemoteJob):
+    """A run of a DSS scenario. ``warning_is_success``: whether a WARNING outcome counts as success."""
+
+    hook_class = "airflow_provider.dataiku.hook.DataikuHook"
+    async_hook_class = "airflow_provider.dataiku.hook.DataikuAsyncHook"
+    noun = "scenario run"
+
+    def __init__(self, warning_is_success: bool = True) -> None:
+        super().__init__(warning_is_success=warning_is_success)
+        self.warning_is_success = warning_is_success
+
+    def classify(self, run: ScenarioRun) -> JobStatus:
+        if run.running:
+            return JobStatus(Phase.RUNNING, "RUNNING", {"start": run.start})
+        outcome = run.outcome or "UNKNOWN"
+        if outcome == "WARNING":
+            phase = Phase.SUCCEEDED if self.warning_is_success else Phase.FAILED
+        else:
+            phase = OUTCOME_PHASE.get(outcome, Phase.UNKNOWN)
+        return JobStatus(phase, outcome, {"outcome": outcome, "duration_s": round(run.duration, 3)})
+
+    def status(self, ref: Ref) -> Flow[JobStatus]:
+        run = yield from scenarios.get_run(ref["project_key"], ref["scenario_id"], ref["run_id"])
+        return self.classify(run)
+
+    def cancel(self, ref: Ref) -> Flow[Any]:
+        # DSS aborts "the scenario", i.e. whatever run is current: only abort if that run is ours
+        current = yield from scenarios.get_current_run(ref["project_key"], ref["scenario_id"])
+        if current is None or current.run_id != ref["run_id"]:
+            return False
+        yield from scenarios.abort(ref["project_key"], ref["scenario_id"])
+        return True
+
+    def log_tail(self, ref: Ref, lines: int) -> Flow[str]:
+        text = yield from scenarios.get_run_log(ref["project_key"], ref["scenario_id"], ref["run_id"])
+        return "\n".join(text.splitlines()[-lines:])
+
+    def failure_details(self, ref: Ref, status: JobStatus) -> Flow[str]:
+        details = yield from scenarios.get_run_details(ref["project_key"], ref["scenario_id"], ref["run_id"])
+        error = details.first_error_details
+        if not error:
+            return ""
+        failed_step = next((s.step.get("name") for s in details.steps if s.outcome == "FAILED"), None)
+        where = f"step {failed_step!r}: " if failed_step else ""
+        return f"{where}{error.get('message') or error.get('title')} ({error.get('clazz', '').rsplit('.', 1)[-1]})"
+
+    def url(self, target: Target, ref: Ref) -> str | None:
+        from airflow_provider.dataiku.hook import dss_ui_base
+
+        return f"{dss_ui_base(target)}/projects/{ref['project_key']}/scenarios/{ref['scenario_id']}/runs/list/{ref['run_id']}"
+
+    def describe(self, ref: Ref) -> str:
+        return f"scenario {ref['project_key']}.{ref['scenario_id']} run {ref['run_id']}"

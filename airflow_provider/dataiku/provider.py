@@ -1,0 +1,28 @@
+"""Dataiku DSS part of ``get_provider_info()``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_provider.common.provider import connection_type
+
+PROVIDER_INFO: dict[str, Any] = {
+    "integrations": [{"integration-name": "Dataiku DSS", "external-doc-url": "https://doc.dataiku.com/dss/latest/publicapi/", "tags": ["software"]}],
+    "connection-types": [
+        connection_type(
+            conn_type="dataiku",
+            hook="airflow_provider.dataiku.hook.DataikuHook",
+            name="Dataiku DSS",
+            hidden=["schema", "login", "extra"],
+            relabeling={"password": "API key", "host": "DSS URL"},
+            placeholders={"host": "https://dss.example.com:11200", "port": "(part of the URL)"},
+            fields={
+                "path_prefix": {"label": "API path prefix", "schema": {"type": ["string", "null"], "default": "/public/api"}},
+                "auth": {"label": "Send the key as", "schema": {"type": ["string", "null"], "enum": ["basic", "bearer", None], "default": "basic"}},
+            },
+        )
+    ],
+    "hooks": [{"integration-name": "Dataiku DSS", "python-modules": ["airflow_provider.dataiku.hook"]}],
+    "operators": [{"integration-name": "Dataiku DSS", "python-modules": ["airflow_provider.dataiku.operators"]}],
+    "sensors": [{"integration-name": "Dataiku DSS", "python-modules": ["airflow_provider.dataiku.sensors"]}],
+}

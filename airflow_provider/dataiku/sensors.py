@@ -1,0 +1,59 @@
+"""Sensor for DSS scenario runs ("wait for scenario")."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+from airflow_provider.common.errors import ConfigError
+from airflow_provider.common.sensor import RemoteJobSensor
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_provider.common.hook import SyncPlatformHook
+    from airflow_provider.common.jobs import Ref
+
+
+class DataikuScenarioRunSensor(RemoteJobSensor):
+    """Wait for a DSS scenario run to end with an expected outcome.
+
+    :param run_id: a given run; else ``which`` picks the scenario's ``"current"`` run (waits until
+        one exists) or its ``"last"`` run (the newest, running or finished).
+    :param expected_outcomes: outcomes that succeed the sensor (default SUCCESS and WARNING); any
+        other outcome fails it with the run's error details and log tail.
+    """
+
+    template_fields: Sequence[str] = ("project_key", "scenario_id", "run_id", "conn_id")
+    job_class = "airflow_provider.dataiku.jobs.ScenarioRunJob"
+
+    def __init__(
+        self,
+        *,
+        project_key: str,
+        scenario_id: str,
+        run_id: str | None = None,
+        which: Literal["current", "last"] = "last",
+        expected_outcomes: Sequence[str] = ("SUCCESS", "WARNING"),
+        dataiku_conn_id: str = "dataiku_default",
+        **kwargs: Any,
+    ) -> None:
+        if which not in ("current", "last"):
+            raise ConfigError(f"which must be 'current' or 'last', got {which!r}")
+        super().__init__(conn_id=dataiku_conn_id, target_states=list(expected_outcomes), **kwargs)
+        self.project_key = project_key
+        self.scenario_id = scenario_id
+        self.run_id = run_id
+        self.which = which
+
+    def resolve_ref(self, hook: SyncPlatformHook, context: Context) -> Ref | None:
+        if self.run_id:
+            return {"project_key": self.project_key, "scenario_id": self.scenario_id, "run_id": self.run_id}
+        from airflow_provider.dataiku.jobs import scenario_run_ref
+
+        if self.which == "current":
+            run = hook.get_current_run(self.project_key, self.scenario_id)  # type: ignore[attr-defined]
+        else:
+            runs = hook.get_last_runs(self.project_key, self.scenario_id, limit=1)  # type: ignore[attr-defined]
+            run = runs[0] if runs else None
+        return scenario_run_ref(run) if run is not None else None
