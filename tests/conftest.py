@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import atexit
+import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from airflow_provider.testing import airflow_env
 
 ROOT = Path(__file__).resolve().parents[1]
-_home = tempfile.mkdtemp(prefix="airflow-provider-tests-")
-atexit.register(shutil.rmtree, _home, ignore_errors=True)
-airflow_env.configure(_home, ROOT / "example_dags")
+# guard: a second import of this module (e.g. ``from conftest import ...``) must not move AIRFLOW_HOME
+if not os.environ.get("AIRFLOW_PROVIDER_TEST_HOME"):
+    _home = tempfile.mkdtemp(prefix="airflow-provider-tests-")
+    atexit.register(shutil.rmtree, _home, ignore_errors=True)
+    os.environ["AIRFLOW_PROVIDER_TEST_HOME"] = _home
+    airflow_env.configure(_home, ROOT / "example_dags")
 
 import pytest  # noqa: E402
 
-from airflow_provider.testing import emulator_module  # noqa: E402
+from airflow_provider.testing import serve_emulator as _serve  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -29,16 +35,7 @@ def example_dags(airflow_db: None) -> dict:
     return airflow_env.load_dags(ROOT / "example_dags")
 
 
-def serve_emulator(platform: str, conn_id: str, **knobs):
-    """Start a platform emulator on a free loopback port and register ``conn_id`` for it.
-
-    Yields ``(emulator, server)``; use from a platform conftest fixture.
-    """
-    module = emulator_module(platform)
-    emulator = module.create_app(**knobs)
-    server = emulator.serve()
-    airflow_env.set_connection(conn_id, module.connection(server.url))
-    try:
-        yield emulator, server
-    finally:
-        server.stop()
+def serve_emulator(platform: str, conn_id: str, **knobs: Any) -> Iterator[tuple[Any, Any]]:
+    """Generator form of :func:`airflow_provider.testing.serve_emulator`, for fixtures: ``yield from``."""
+    with _serve(platform, conn_id, **knobs) as served:
+        yield served

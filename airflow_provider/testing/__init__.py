@@ -11,7 +11,9 @@ Run one on its own with ``python -m airflow_provider.testing <platform> [--port 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +32,27 @@ class Emulator:
 
     def serve(self, port: int = 0) -> EmulatorServer:
         return EmulatorServer(self.app, port=port).start()
+
+
+@contextlib.contextmanager
+def serve_emulator(platform: str, conn_id: str | None = None, **knobs: Any) -> Iterator[tuple[Emulator, EmulatorServer]]:
+    """Serve a platform emulator on a free loopback port and point ``conn_id`` at it.
+
+    For your own DAG tests: ``with serve_emulator("dataiku", "dataiku_default") as (emulator, server): ...``
+    (the connection is set as an ``AIRFLOW_CONN_*`` environment variable).
+    """
+    import json
+    import os
+
+    module = emulator_module(platform)
+    emulator = module.create_app(**knobs)
+    server = emulator.serve()
+    if conn_id:
+        os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(module.connection(server.url))
+    try:
+        yield emulator, server
+    finally:
+        server.stop()
 
 
 def available() -> list[str]:
