@@ -220,7 +220,7 @@ class SyncTransport:
             attempt += 1
             try:
                 resp = self._send(req)
-            except (requests.ConnectionError, requests.Timeout) as exc:
+            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
                 sent = _may_have_reached_server_requests(exc)
                 delay = self.target.policy.delay_for_transport_error(idempotent=call.is_idempotent, may_have_reached_server=sent, attempt=attempt, slept=slept)
                 if delay is None:

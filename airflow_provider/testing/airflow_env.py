@@ -53,3 +53,15 @@ def task_outcomes(dag_run: Any) -> dict[str, dict[str, Any]]:
             result = None
         out[key] = {"state": str(ti.state), "result": result}
     return out
+
+
+def run_dag(dag: Any) -> Any:
+    """``dag.test()`` for a DAG built outside the DAGs folder: serialize it into the DB first."""
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+    from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
+
+    DagBundlesManager().sync_bundles_to_db()
+    bag = DagBag(collect_dags=False)
+    bag.bag_dag(dag)
+    sync_bag_to_db(bag, "dags-folder", None)
+    return dag.test()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import socket
 import threading
 import time
@@ -19,6 +20,18 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 ADMIN_PREFIX = "/_emulator"
+
+
+class EmulatedReset(ConnectionResetError):
+    """Raised mid-response to make uvicorn drop the connection."""
+
+
+class _QuietResets(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], EmulatedReset))
+
+
+logging.getLogger("uvicorn.error").addFilter(_QuietResets())
 
 
 @dataclass
@@ -61,7 +74,7 @@ class Faults:
             self.queue.extend(Fault("status", status, retry_after, method, path_contains) for _ in range(count))
 
     def reset_next(self, count: int = 1, *, method: str | None = None, path_contains: str | None = None) -> None:
-        """Drop the connection after reading the request (the client sees a reset / empty answer)."""
+        """Process the request, then drop the connection instead of answering (the client sees a reset)."""
         with self.lock:
             self.queue.extend(Fault("reset", method=method, path_contains=path_contains) for _ in range(count))
 
@@ -108,9 +121,10 @@ class FaultInjector:
         fault = self.faults.take(method, path)
         if fault is not None and fault.kind == "reset":
             record.answered = 0
-            # start an answer, then fail: uvicorn drops the connection mid-response
+            # the worst case for a client: the server did the work, then the answer was lost
+            await self.app(scope, _replay(body), _discard)
             await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"100")]})
-            raise ConnectionResetError("emulated connection reset")
+            raise EmulatedReset("emulated connection reset")
         if fault is not None:
             record.answered = fault.status
             hdrs = [(b"content-type", b"application/json")]
@@ -121,15 +135,12 @@ class FaultInjector:
             await send({"type": "http.response.body", "body": payload})
             return
 
-        async def replay() -> Message:
-            return {"type": "http.request", "body": body, "more_body": False}
-
         async def recording_send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 record.answered = message["status"]
             await send(message)
 
-        await self.app(scope, replay, recording_send)
+        await self.app(scope, _replay(body), recording_send)
 
     async def _admin(self, method: str, path: str, body: bytes, send: Send) -> None:
         answer: Any = {"ok": True}
@@ -153,6 +164,17 @@ class FaultInjector:
         payload = json.dumps(answer).encode()
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
         await send({"type": "http.response.body", "body": payload})
+
+
+def _replay(body: bytes) -> Receive:
+    async def receive() -> Message:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
+
+
+async def _discard(message: Message) -> None:
+    return None
 
 
 async def _read_body(receive: Receive) -> bytes:

@@ -1,0 +1,122 @@
+"""RemoteJobTrigger with DSS scenario runs: serialization, deadlines, transient faults, on_kill."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+
+from airflow_provider.common.jobs import import_string
+from airflow_provider.common.trigger import RemoteJobTrigger
+from airflow_provider.testing.dataiku import DEMO_API_KEY
+
+
+@pytest.fixture
+def noretry_conn(dss: Any, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A connection whose transport does not retry: every fault reaches the wait loop."""
+    conn = {"conn_type": "dataiku", "host": dss[1].url, "password": DEMO_API_KEY, "extra": {"retry_attempts": 1}}
+    monkeypatch.setenv("AIRFLOW_CONN_DSS_NORETRY", json.dumps(conn))
+    return "dss_noretry"
+
+
+def _start(scenario: Any) -> dict[str, str]:
+    from airflow_provider.dataiku.hook import DataikuHook
+    from airflow_provider.dataiku.jobs import scenario_run_ref
+
+    hook = DataikuHook()
+    fire = hook.run_scenario("TEST", scenario.id)
+    return scenario_run_ref(hook.wait_for_scenario_run("TEST", scenario.id, fire, poll_interval=0.05))
+
+
+def _trigger(ref: dict, **kwargs: Any) -> RemoteJobTrigger:
+    defaults = {"job_class": "airflow_provider.dataiku.jobs.ScenarioRunJob", "conn_id": "dataiku_default", "ref": ref, "poll_interval": 0.1}
+    return RemoteJobTrigger(**{**defaults, **kwargs})
+
+
+def _recreate(trigger: RemoteJobTrigger) -> RemoteJobTrigger:
+    path, kwargs = trigger.serialize()
+    json.dumps(kwargs)  # what the metadata DB stores
+    return import_string(path)(**json.loads(json.dumps(kwargs)))
+
+
+async def _event(trigger: RemoteJobTrigger) -> dict[str, Any]:
+    async for event in trigger.run():
+        return event.payload
+    raise AssertionError("trigger yielded nothing")
+
+
+def test_serialize_round_trip_holds_ids_and_numbers_only() -> None:
+    ref = {"project_key": "P", "scenario_id": "S", "run_id": "R"}
+    trigger = _trigger(ref, deadline=1234.5, job_options={"warning_is_success": False}, stop_states=["X"], max_consecutive_errors=3)
+    again = _recreate(trigger)
+    assert again.serialize() == trigger.serialize()
+    text = json.dumps(trigger.serialize()[1])
+    assert DEMO_API_KEY not in text and "password" not in text
+    assert again.job().warning_is_success is False
+
+
+def test_trigger_refuses_foreign_job_classes() -> None:
+    with pytest.raises(ValueError, match="not part of airflow_provider"):
+        _trigger({}, job_class="os.system").job()
+
+
+async def test_success_event(new_scenario: Any) -> None:
+    sc = new_scenario(duration=0.5)
+    event = await _event(_trigger(_start(sc)))
+    assert event["event"] == "done" and event["status"]["state"] == "SUCCESS"
+
+
+async def test_deadline_survives_recreating_the_trigger(new_scenario: Any) -> None:
+    sc = new_scenario(duration=30)
+    ref = _start(sc)
+    trigger = _trigger(ref, deadline=time.time() + 0.8)
+    time.sleep(1.0)  # the triggerer restarts; the deadline passed meanwhile
+    started = time.monotonic()
+    event = await _event(_recreate(trigger))
+    assert event["event"] == "timeout" and "at the deadline" in event["message"]
+    assert time.monotonic() - started < 1.0, "a re-created trigger must not restart the clock"
+
+
+async def test_burst_of_503_and_resets_while_waiting_is_tolerated(new_scenario: Any, dss: Any, noretry_conn: str) -> None:
+    sc = new_scenario(duration=1.5)
+    ref = _start(sc)
+    faults = dss[0].faults
+    faults.fail_next(2, 503, path_contains=f"/{ref['run_id']}/")
+    faults.reset_next(2, path_contains=f"/{ref['run_id']}/")
+    event = await _event(_trigger(ref, conn_id=noretry_conn, max_consecutive_errors=5))
+    assert event["event"] == "done" and event["status"]["state"] == "SUCCESS"
+    answers = [c.answered for c in faults.calls("GET", f"/{ref['run_id']}/")]
+    assert answers[:4] == [503, 503, 0, 0]
+
+
+async def test_too_many_consecutive_failures_end_the_wait_without_cancelling(new_scenario: Any, dss: Any, noretry_conn: str) -> None:
+    sc = new_scenario(duration=30)
+    ref = _start(sc)
+    dss[0].faults.fail_next(3, 503, path_contains=f"/{ref['run_id']}/")
+    event = await _event(_trigger(ref, conn_id=noretry_conn, max_consecutive_errors=3))
+    assert event["event"] == "error" and "after 3 consecutive failures" in event["message"]
+    assert sc.runs[0].aborted_at is None  # the remote work is left alone
+
+
+async def test_unknown_outcome_keeps_waiting(new_scenario: Any) -> None:
+    sc = new_scenario(duration=0.2, outcome="SKIPPED_BY_NEW_DSS")
+    event = await _event(_trigger(_start(sc), deadline=time.time() + 1.0))
+    assert event["event"] == "timeout" and "SKIPPED_BY_NEW_DSS" in event["message"]
+
+
+async def test_definite_4xx_ends_the_wait_at_once(new_scenario: Any) -> None:
+    started = time.monotonic()
+    event = await _event(_trigger({"project_key": "TEST", "scenario_id": "NOPE", "run_id": "R"}, max_consecutive_errors=10))
+    assert event["event"] == "error" and "Scenario not found" in event["message"]
+    assert time.monotonic() - started < 2
+
+
+async def test_on_kill_cancels_and_cleanup_does_not(new_scenario: Any) -> None:
+    sc = new_scenario(duration=30)
+    trigger = _trigger(_start(sc))
+    await trigger.cleanup()
+    assert sc.runs[0].aborted_at is None
+    await trigger.on_kill()
+    assert sc.runs[0].aborted_at is not None
