@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -11,6 +12,7 @@ from airflow.sdk.exceptions import AirflowSensorTimeout
 
 from airflow_provider.common.errors import ConfigError, ProviderError, RemoteJobFailed
 from airflow_provider.common.jobs import JobStatus, Phase, Ref, is_transient
+from airflow_provider.common.links import REMOTE_REF_KEY
 from airflow_provider.common.operator import WaitingMixin, default_deferrable
 
 if TYPE_CHECKING:
@@ -51,6 +53,7 @@ class RemoteJobSensor(WaitingMixin, BaseSensorOperator):
         self.max_consecutive_poll_errors = max_consecutive_poll_errors
         self.log_tail_lines = log_tail_lines
         self.cancel_on_kill = False  # a sensor watches; it does not own the run
+        self._ref: Ref | None = None
 
     def resolve_ref(self, hook: SyncPlatformHook, context: Context) -> Ref | None:
         """Which run to watch; None while there is none yet (the sensor keeps poking)."""
@@ -73,10 +76,23 @@ class RemoteJobSensor(WaitingMixin, BaseSensorOperator):
     def _wanted(self) -> str:
         return "/".join(self.target_states) if self.target_states else "success"
 
+    def _watched(self, hook: SyncPlatformHook, context: Context) -> Ref | None:
+        """Resolve the run once, then keep watching it: "the current run" must not drift to None
+        (or to a newer run) once the one we saw has finished. Poke mode keeps it on the instance;
+        reschedule mode (a new instance per poke) finds it again in this task's XCom."""
+        if self._ref is None:
+            with contextlib.suppress(Exception):
+                self._ref = context["ti"].xcom_pull(task_ids=self.task_id, key=REMOTE_REF_KEY, map_indexes=context["ti"].map_index)
+        if self._ref is None:
+            self._ref = self.resolve_ref(hook, context)
+            if self._ref is not None:
+                context["ti"].xcom_push(key=REMOTE_REF_KEY, value=self._ref)
+        return self._ref
+
     def poke(self, context: Context) -> PokeReturnValue | bool:
         hook = self.hook()
         try:
-            ref = self.resolve_ref(hook, context)
+            ref = self._watched(hook, context)
             if ref is None:
                 self.log.info("nothing to watch yet")
                 return False
@@ -92,7 +108,7 @@ class RemoteJobSensor(WaitingMixin, BaseSensorOperator):
         if not self.deferrable:
             return super().execute(context)
         hook = self.hook()
-        ref = self.resolve_ref(hook, context)
+        ref = self._watched(hook, context)
         if ref is None:
             raise ProviderError(f"{type(self).__name__}: there is no run to wait for (deferrable mode needs one to exist)")
         result = self._evaluate(hook, ref, hook.drive(self.job().status(ref)))
