@@ -31,9 +31,17 @@ def parse_dss_error(status: int, headers: Mapping[str, str], body: bytes) -> tup
     if not isinstance(data, dict):
         return None, str(data), None, data
     error_type = str(data.get("errorType") or "")
-    message = data.get("detailedMessage") or data.get("message") or "no message"
+    message = str(data.get("detailedMessage") or data.get("message") or "no message")
     short_type = error_type.rsplit(".", 1)[-1] or None
-    return data.get("code") or short_type, str(message), headers.get("x-dku-request-id"), data
+    hint = ERROR_HINTS.get(short_type or "")
+    return data.get("code") or short_type, f"{message} ({hint})" if hint else message, headers.get("x-dku-request-id"), data
+
+
+#: DSS's messages for these are terse; say what to check
+ERROR_HINTS = {
+    "NotAuthenticatedException": "check the API key in the Password field of the Dataiku connection",
+    "UnauthorizedException": "the project key does not exist, or this API key may not read it: check project_key and the key's permissions",
+}
 
 
 class ScenarioCalls:
