@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -12,7 +11,6 @@ from airflow.sdk.exceptions import AirflowSensorTimeout
 
 from airflow_provider.common.errors import ConfigError, ProviderError, RemoteJobFailed
 from airflow_provider.common.jobs import JobStatus, Phase, Ref, is_transient
-from airflow_provider.common.links import REMOTE_REF_KEY
 from airflow_provider.common.operator import WaitingMixin, default_deferrable
 
 if TYPE_CHECKING:
@@ -77,16 +75,11 @@ class RemoteJobSensor(WaitingMixin, BaseSensorOperator):
         return "/".join(self.target_states) if self.target_states else "success"
 
     def _watched(self, hook: SyncPlatformHook, context: Context) -> Ref | None:
-        """Resolve the run once, then keep watching it: "the current run" must not drift to None
-        (or to a newer run) once the one we saw has finished. Poke mode keeps it on the instance;
-        reschedule mode (a new instance per poke) finds it again in this task's XCom."""
-        if self._ref is None:
-            with contextlib.suppress(Exception):
-                self._ref = context["ti"].xcom_pull(task_ids=self.task_id, key=REMOTE_REF_KEY, map_indexes=context["ti"].map_index)
+        """Resolve the run once per instance, then keep watching it: "the current run" must not
+        drift to None (or to a newer run) once the one we saw has finished. (In reschedule mode
+        every poke is a new instance; ``resolve_ref`` must then find the same run again.)"""
         if self._ref is None:
             self._ref = self.resolve_ref(hook, context)
-            if self._ref is not None:
-                context["ti"].xcom_push(key=REMOTE_REF_KEY, value=self._ref)
         return self._ref
 
     def poke(self, context: Context) -> PokeReturnValue | bool:

@@ -18,8 +18,9 @@ if TYPE_CHECKING:
 class DataikuScenarioRunSensor(RemoteJobSensor):
     """Wait for a DSS scenario run to end with an expected outcome.
 
-    :param run_id: a given run; else ``which`` picks the scenario's ``"current"`` run (waits until
-        one exists) or its ``"last"`` run (the newest, running or finished).
+    :param run_id: a given run; else ``which`` picks the scenario's ``"current"`` run (the one
+        running now or, if it already ended, one that started during this DAG run; else the sensor
+        waits for one to start) or its ``"last"`` run (the newest, running or finished).
     :param expected_outcomes: outcomes that succeed the sensor (default SUCCESS and WARNING); any
         other outcome fails it with the run's error details and log tail.
     """
@@ -51,9 +52,17 @@ class DataikuScenarioRunSensor(RemoteJobSensor):
             return {"project_key": self.project_key, "scenario_id": self.scenario_id, "run_id": self.run_id}
         from airflow_provider.dataiku.jobs import scenario_run_ref
 
-        if self.which == "current":
-            run = hook.get_current_run(self.project_key, self.scenario_id)  # type: ignore[attr-defined]
-        else:
-            runs = hook.get_last_runs(self.project_key, self.scenario_id, limit=1)  # type: ignore[attr-defined]
-            run = runs[0] if runs else None
+        runs = hook.get_last_runs(self.project_key, self.scenario_id, limit=1)  # type: ignore[attr-defined]
+        run = runs[0] if runs else None
+        if run is not None and self.which == "current" and not run.running and not self._started_in_this_dag_run(run.start, context):
+            # nothing runs now, and the last run is older than this DAG run: wait for one to start
+            return None
         return scenario_run_ref(run) if run is not None else None
+
+    @staticmethod
+    def _started_in_this_dag_run(start_ms: int, context: Context) -> bool:
+        """A run that already finished still counts as "current" if it began during this DAG run
+        (a reschedule-mode sensor may poke only after a short run has ended)."""
+        dag_run = context.get("dag_run")
+        began = getattr(dag_run, "start_date", None) or getattr(dag_run, "run_after", None)
+        return bool(began) and start_ms / 1000 >= began.timestamp()

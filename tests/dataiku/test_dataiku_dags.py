@@ -134,3 +134,43 @@ def test_fire_and_forget_then_abort(new_scenario: Any) -> None:
     assert outcomes["start"]["result"]["waited"] == "no"
     assert outcomes["abort"]["result"] == {"aborted": True, "run_id": sc.runs[0].run_id}
     assert sc.runs[0].aborted_at is not None
+
+
+def test_operator_on_kill_aborts_its_own_run_only(new_scenario: Any) -> None:
+    from airflow_provider.dataiku.hook import DataikuHook
+    from airflow_provider.dataiku.jobs import scenario_run_ref
+
+    sc = new_scenario(duration=30)
+    hook = DataikuHook()
+    run = hook.wait_for_scenario_run("TEST", sc.id, hook.run_scenario("TEST", sc.id), poll_interval=0.05)
+    op = DataikuRunScenarioOperator(task_id="run", project_key="TEST", scenario_id=sc.id)
+    op._ref = {**scenario_run_ref(run), "run_id": "someone-elses-run"}
+    op.on_kill()
+    assert sc.runs[0].aborted_at is None, "aborted a run that was not the task's own"
+    op._ref = scenario_run_ref(run)
+    op.on_kill()
+    assert hook.get_scenario_run("TEST", sc.id, run.run_id).outcome == "ABORTED"
+
+
+def test_sensor_in_reschedule_mode_follows_the_run_it_saw(new_scenario: Any) -> None:
+    sc = new_scenario(duration=1.5)
+    with _dag("reschedule") as dag:
+        start = DataikuRunScenarioOperator(task_id="start", project_key="TEST", scenario_id=sc.id, wait_for_completion=False)
+        watch = DataikuScenarioRunSensor(
+            task_id="watch", project_key="TEST", scenario_id=sc.id, which="current", mode="reschedule", poke_interval=0.2, timeout=60
+        )
+        start >> watch
+    dag_run = run_dag(dag)
+    assert _states(dag_run) == {"start": "success", "watch": "success"}
+    assert task_outcomes(dag_run)["watch"]["result"]["run_id"] == sc.runs[0].run_id
+
+
+def test_current_run_sensor_ignores_a_run_older_than_the_dag_run(new_scenario: Any) -> None:
+    from airflow_provider.dataiku.hook import DataikuHook
+
+    sc = new_scenario(duration=0.1)
+    hook = DataikuHook()
+    hook.wait_for_scenario_run_completion(hook.wait_for_scenario_run("TEST", sc.id, hook.run_scenario("TEST", sc.id), poll_interval=0.05), poll_interval=0.05)
+    with _dag("stale") as dag:
+        DataikuScenarioRunSensor(task_id="watch", project_key="TEST", scenario_id=sc.id, which="current", poke_interval=0.2, timeout=1.5)
+    assert _states(run_dag(dag)) == {"watch": "failed"}  # sensor timeout: no run started during this DAG run
