@@ -5,7 +5,11 @@ Compares, in the same run and against the same emulator process:
 * ``baseline``: a new HTTP client per poll (what a provider that opens a session per request,
   e.g. ``aiohttp.ClientSession`` per call, does: a TCP connect for every poll);
 * ``pooled``: this provider's async transport, one client per (event loop, connection) shared by
-  every trigger.
+  every trigger;
+* ``coalesced``: pooled, plus the DSS job's coalesced polling (waits on one project share one
+  scenario-list call per window instead of one run read each).
+
+Reports polls/second and HTTP requests per poll (counted by the emulator).
 
 Prints polls/second for each and the ratio pooled/baseline. The machine is noisy, so only the ratio
 within one run means anything. Run:
@@ -50,14 +54,14 @@ def seed_runs(url: str, count: int) -> list[dict[str, str]]:
     return refs
 
 
-async def poll_all(refs: list[dict[str, str]], polls: int, per_poll_client: bool) -> float:
+async def poll_all(refs: list[dict[str, str]], polls: int, per_poll_client: bool, coalesce_window: float = 0.0) -> float:
     import httpx
 
     from airflow_provider.common import transport
     from airflow_provider.dataiku.hook import DataikuAsyncHook
     from airflow_provider.dataiku.jobs import ScenarioRunJob
 
-    job = ScenarioRunJob()
+    job = ScenarioRunJob(coalesce_window=coalesce_window)
 
     async def one_wait(ref: dict[str, str]) -> None:
         hook = DataikuAsyncHook()
@@ -80,6 +84,12 @@ async def poll_all(refs: list[dict[str, str]], polls: int, per_poll_client: bool
     return elapsed
 
 
+def request_count(url: str) -> int:
+    import requests
+
+    return len(requests.get(f"{url}/_emulator/requests", timeout=30).json())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--waits", type=int, default=200)
@@ -93,16 +103,22 @@ def main() -> None:
 
         os.environ["AIRFLOW_CONN_DATAIKU_DEFAULT"] = json.dumps({**connection(url), "extra": {"read_timeout": 120}})
         refs = seed_runs(url, args.waits)
-        results: dict[str, list[float]] = {"baseline": [], "pooled": []}
-        for _ in range(args.rounds):  # interleaved, so drift on a noisy machine hits both alike
-            for name, fresh in (("baseline", True), ("pooled", False)):
-                results[name].append(asyncio.run(poll_all(refs, args.polls, fresh)))
+        variants = {"baseline": (True, 0.0), "pooled": (False, 0.0), "coalesced": (False, 1.0)}
+        results: dict[str, list[float]] = {name: [] for name in variants}
+        requests_made: dict[str, int] = dict.fromkeys(variants, 0)
+        for _ in range(args.rounds):  # interleaved, so drift on a noisy machine hits all alike
+            for name, (fresh, window) in variants.items():
+                before = request_count(url)
+                results[name].append(asyncio.run(poll_all(refs, args.polls, fresh, window)))
+                requests_made[name] += request_count(url) - before
         total = args.waits * args.polls
         rate = {name: total / statistics.median(times) for name, times in results.items()}
         print(f"{args.waits} concurrent waits x {args.polls} polls, median of {args.rounds} rounds")
         for name, times in results.items():
-            print(f"  {name:<9} {rate[name]:8.0f} polls/s   (runs: {', '.join(f'{t:.2f}s' for t in times)})")
-        print(f"ratio pooled/baseline: {rate['pooled'] / rate['baseline']:.2f}x")
+            per_poll = requests_made[name] / (total * args.rounds)
+            print(f"  {name:<10} {rate[name]:8.0f} polls/s  {per_poll:6.3f} HTTP requests/poll  (runs: {', '.join(f'{t:.2f}s' for t in times)})")
+        print(f"ratio pooled/baseline:    {rate['pooled'] / rate['baseline']:.2f}x polls/s")
+        print(f"ratio coalesced/baseline: {rate['coalesced'] / rate['baseline']:.2f}x polls/s")
     finally:
         proc.terminate()
         proc.wait(timeout=10)

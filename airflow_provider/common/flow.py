@@ -9,6 +9,7 @@ the very same flow with ``httpx`` and ``asyncio.sleep``. Multi-step operations
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
@@ -73,7 +74,21 @@ class Now:
     """Ask the driver for ``time.time()`` (kept out of flows so tests can fake the clock)."""
 
 
-Step = Call | Sleep | Now
+@dataclass(frozen=True, eq=False)
+class Shared:
+    """A value many concurrent flows may share, e.g. one list call answering every wait on a project.
+
+    ``key`` names the value (the driver adds the connection), ``max_age`` says how stale it may
+    be, ``flow`` computes it. The async driver (the triggerer: thousands of waits in one loop)
+    serves all flows from one computation per key and ``max_age``; the sync driver just runs it.
+    """
+
+    key: tuple[Any, ...]
+    max_age: float
+    flow: Flow[Any]
+
+
+Step = Call | Sleep | Now | Shared
 Flow = Generator[Step, Any, T]
 
 
@@ -133,6 +148,8 @@ def run_sync(flow: Flow[T], execute: Callable[[Call], Any], sleep: Callable[[flo
                 result: Any = None
             elif isinstance(value, Now):
                 result = now()
+            elif isinstance(value, Shared):
+                result = run_sync(value.flow, execute, sleep, now)
             else:
                 result = execute(value)
         except Exception as exc:  # noqa: BLE001 - handed to the flow, which may catch it
@@ -142,7 +159,14 @@ def run_sync(flow: Flow[T], execute: Callable[[Call], Any], sleep: Callable[[flo
     return value
 
 
-async def run_async(flow: Flow[T], execute: Callable[[Call], Any], sleep: Callable[[float], Any], now: Callable[[], float]) -> T:
+async def run_async(
+    flow: Flow[T],
+    execute: Callable[[Call], Any],
+    sleep: Callable[[float], Any],
+    now: Callable[[], float],
+    shared: Callable[[Shared, Callable[[], Any]], Any] | None = None,
+) -> T:
+    """``shared(step, compute)`` serves :class:`Shared` steps (see ``SharedValues``); without it they just run."""
     runner = FlowRunner(flow)
     done, value = runner.first()
     while not done:
@@ -152,6 +176,13 @@ async def run_async(flow: Flow[T], execute: Callable[[Call], Any], sleep: Callab
                 result: Any = None
             elif isinstance(value, Now):
                 result = now()
+            elif isinstance(value, Shared):
+                step = value
+
+                def compute(step: Shared = step) -> Any:
+                    return run_async(step.flow, execute, sleep, now, shared)
+
+                result = await (shared(step, compute) if shared is not None else compute())
             else:
                 result = await execute(value)
         except Exception as exc:  # noqa: BLE001 - handed to the flow, which may catch it
@@ -159,3 +190,37 @@ async def run_async(flow: Flow[T], execute: Callable[[Call], Any], sleep: Callab
             continue
         done, value = runner.send(result)
     return value
+
+
+class SharedValues:
+    """The async driver's store for :class:`Shared` steps, one per event loop.
+
+    Concurrent askers of a key wait on one computation; a finished value is reused while younger
+    than the asker's ``max_age``; a failure is handed to everyone waiting on it, then forgotten.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[Any, ...], tuple[float, asyncio.Future[Any]]] = {}
+
+    async def get(self, key: tuple[Any, ...], max_age: float, compute: Callable[[], Any]) -> Any:
+        loop = asyncio.get_running_loop()
+        entry = self._entries.get(key)
+        if entry is not None:
+            born, fut = entry
+            if not fut.done() or loop.time() - born < max_age:
+                # the asker's own flow is never started: an unstarted generator costs nothing
+                return await asyncio.shield(fut)
+        fut = loop.create_future()
+        self._entries[key] = (loop.time(), fut)
+        try:
+            value = await compute()
+        except BaseException as exc:
+            self._entries.pop(key, None)
+            fut.set_exception(exc)
+            fut.exception()  # retrieved: waiters get it, nobody else needs to
+            raise
+        fut.set_result(value)
+        return value
+
+    def __len__(self) -> int:
+        return len(self._entries)

@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+import weakref
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 from airflow.sdk import BaseHook
 
 from airflow_provider.common.errors import AuthError, ConfigError, ProviderError
-from airflow_provider.common.flow import Call, Flow, run_async, run_sync
+from airflow_provider.common.flow import Call, Flow, Shared, SharedValues, run_async, run_sync
 from airflow_provider.common.retry import RetryPolicy
 from airflow_provider.common.transport import (
     AsyncTransport,
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Connection
 
 _TRUE = {"1", "true", "yes", "on"}
+_SHARED_BY_LOOP: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, SharedValues] = weakref.WeakKeyDictionary()
 
 
 class SessionAuth(Auth):
@@ -236,7 +238,15 @@ class AsyncPlatformHook(_PlatformHookMixin):
         return self._transport
 
     async def drive(self, flow: Flow[Any]) -> Any:
-        return await run_async(flow, self._execute, asyncio.sleep, time.time)
+        return await run_async(flow, self._execute, asyncio.sleep, time.time, self._shared)
+
+    async def _shared(self, step: Shared, compute: Callable[[], Any]) -> Any:
+        # values are per connection: two connections to one host may see different things
+        loop = asyncio.get_running_loop()
+        store = _SHARED_BY_LOOP.get(loop)
+        if store is None:
+            store = _SHARED_BY_LOOP[loop] = SharedValues()
+        return await store.get((self.conn_id, *step.key), step.max_age, compute)
 
     async def _execute(self, call: Call) -> Any:
         transport = await self.transport()

@@ -78,7 +78,7 @@ class DataikuRunScenarioOperator(RemoteJobOperator):
         self.fire_timeout = fire_timeout
 
     def job_options(self) -> dict[str, Any]:
-        return {"warning_is_success": self.warning_is_success}
+        return {"warning_is_success": self.warning_is_success, "coalesce_window": self.poll_interval}
 
     def submit(self, hook: SyncPlatformHook, context: Context, tag: str) -> Ref:
         from airflow_provider.dataiku.jobs import scenario_run_ref

@@ -47,6 +47,9 @@ class DataikuScenarioRunSensor(RemoteJobSensor):
         self.run_id = run_id
         self.which = which
 
+    def job_options(self) -> dict[str, Any]:
+        return {"coalesce_window": self.poll_interval}
+
     def resolve_ref(self, hook: SyncPlatformHook, context: Context) -> Ref | None:
         if self.run_id:
             return {"project_key": self.project_key, "scenario_id": self.scenario_id, "run_id": self.run_id}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import socket
 import threading
 import time
@@ -41,9 +42,13 @@ class Fault:
     retry_after: str | None = None
     method: str | None = None
     path_contains: str | None = None
+    #: a regular expression searched in the path, for when a substring is ambiguous
+    path_pattern: str | None = None
 
     def matches(self, method: str, path: str) -> bool:
         if self.method and self.method.upper() != method.upper():
+            return False
+        if self.path_pattern and not re.search(self.path_pattern, path):
             return False
         return not (self.path_contains and self.path_contains not in path)
 
@@ -68,15 +73,22 @@ class Faults:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def fail_next(
-        self, count: int = 1, status: int = 503, *, retry_after: str | None = None, method: str | None = None, path_contains: str | None = None
+        self,
+        count: int = 1,
+        status: int = 503,
+        *,
+        retry_after: str | None = None,
+        method: str | None = None,
+        path_contains: str | None = None,
+        path_pattern: str | None = None,
     ) -> None:
         with self.lock:
-            self.queue.extend(Fault("status", status, retry_after, method, path_contains) for _ in range(count))
+            self.queue.extend(Fault("status", status, retry_after, method, path_contains, path_pattern) for _ in range(count))
 
-    def reset_next(self, count: int = 1, *, method: str | None = None, path_contains: str | None = None) -> None:
+    def reset_next(self, count: int = 1, *, method: str | None = None, path_contains: str | None = None, path_pattern: str | None = None) -> None:
         """Process the request, then drop the connection instead of answering (the client sees a reset)."""
         with self.lock:
-            self.queue.extend(Fault("reset", method=method, path_contains=path_contains) for _ in range(count))
+            self.queue.extend(Fault("reset", method=method, path_contains=path_contains, path_pattern=path_pattern) for _ in range(count))
 
     def clear(self) -> None:
         with self.lock:

@@ -72,3 +72,45 @@ def test_idempotency_follows_the_method_unless_said() -> None:
     assert Call("GET", "/").is_idempotent and Call("PUT", "/").is_idempotent and Call("DELETE", "/").is_idempotent
     assert not Call("POST", "/").is_idempotent
     assert Call("POST", "/abort", idempotent=True).is_idempotent
+
+
+async def test_shared_values_one_computation_for_concurrent_askers() -> None:
+    import asyncio
+
+    from airflow_provider.common.flow import SharedValues
+
+    store = SharedValues()
+    computed = 0
+
+    async def compute() -> int:
+        nonlocal computed
+        computed += 1
+        await asyncio.sleep(0.05)
+        return computed
+
+    values = await asyncio.gather(*(store.get(("k",), 10, compute) for _ in range(50)))
+    assert values == [1] * 50 and computed == 1
+    assert await store.get(("k",), 10, compute) == 1  # young enough: reused
+    assert await store.get(("k",), 0, compute) == 2  # too old for this asker: recomputed
+    assert await store.get(("other",), 10, compute) == 3
+
+
+async def test_shared_values_hand_failures_to_all_waiters_then_forget_them() -> None:
+    import asyncio
+
+    from airflow_provider.common.flow import SharedValues
+
+    store = SharedValues()
+    attempts = 0
+
+    async def flaky() -> str:
+        nonlocal attempts
+        attempts += 1
+        await asyncio.sleep(0.02)
+        if attempts == 1:
+            raise NotFoundError("gone", status=404)
+        return "ok"
+
+    results = await asyncio.gather(*(store.get(("k",), 10, flaky) for _ in range(5)), return_exceptions=True)
+    assert all(isinstance(r, NotFoundError) for r in results) and attempts == 1
+    assert await store.get(("k",), 10, flaky) == "ok" and attempts == 2

@@ -120,3 +120,31 @@ async def test_on_kill_cancels_and_cleanup_does_not(new_scenario: Any) -> None:
     assert sc.runs[0].aborted_at is None
     await trigger.on_kill()
     assert sc.runs[0].aborted_at is not None
+
+
+async def test_coalesced_waits_share_one_list_call_per_interval(new_scenario: Any, dss: Any) -> None:
+    """30 waits on 30 scenarios of one project: the triggerer asks DSS for the project's scenario
+    list about once per poll interval, instead of 30 run-detail reads per interval."""
+    import asyncio
+
+    project = f"COAL{time.time_ns() % 10**6}"
+    scenarios = [dss[0].state.scenarios.add_scenario(project, f"S{i}", duration=1.2) for i in range(30)]
+    from airflow_provider.dataiku.hook import DataikuHook
+    from airflow_provider.dataiku.jobs import scenario_run_ref
+
+    hook = DataikuHook()
+    refs = [scenario_run_ref(hook.wait_for_scenario_run(project, s.id, hook.run_scenario(project, s.id), poll_interval=0.02)) for s in scenarios]
+
+    def list_calls_now() -> list[Any]:
+        return [c for c in dss[0].faults.calls("GET", f"/projects/{project}/") if c.path.endswith(f"/projects/{project}/scenarios/")]
+
+    before_list = len(list_calls_now())
+    triggers = [_trigger(ref, poll_interval=0.2, job_options={"coalesce_window": 0.2}) for ref in refs]
+    events = await asyncio.gather(*(_event(t) for t in triggers))
+    assert all(e["event"] == "done" and e["status"]["state"] == "SUCCESS" for e in events)
+    calls = dss[0].faults.calls("GET", f"/projects/{project}/")
+    list_calls = list_calls_now()[before_list:]
+    detail_calls = [c for c in calls if c.path.count("/") > 6 and c.path.endswith("/") and "get-" not in c.path]
+    # ~1.3 s of waiting at 0.2 s: about 7 list calls, and one detail read per run once it ended
+    assert 3 <= len(list_calls) <= 12, len(list_calls)
+    assert len(refs) <= len(detail_calls) <= 2 * len(refs), len(detail_calls)
