@@ -198,6 +198,42 @@ def _unreachable(target: Target, req: PreparedRequest, reason: str, sent: bool) 
     return TransportError(f"cannot reach {target.platform} at {req.url} ({reason}): {hint}", may_have_reached_server=sent)
 
 
+class Attempts:
+    """The retry bookkeeping of one request, shared by both transports (only sending differs)."""
+
+    def __init__(self, target: Target, call: Call, req: PreparedRequest, parse_error: ErrorParser) -> None:
+        self.target, self.call, self.req, self.parse_error = target, call, req, parse_error
+        self.attempt = 0
+        self.slept = 0.0
+
+    def failed_to_send(self, exc: Exception, sent: bool) -> float:
+        """Seconds to wait before resending, or raise a clear :class:`TransportError`."""
+        self.attempt += 1
+        delay = self.target.policy.delay_for_transport_error(
+            idempotent=self.call.is_idempotent, may_have_reached_server=sent, attempt=self.attempt, slept=self.slept
+        )
+        if delay is None:
+            raise _unreachable(self.target, self.req, type(exc).__name__, sent) from None
+        log.warning("%s %s failed (%s); retry %d in %.1fs", self.req.method, self.req.url, type(exc).__name__, self.attempt, delay)
+        self.slept += delay
+        return delay
+
+    def answered(self, status: int, headers: Mapping[str, str], body: bytes) -> tuple[bool, Any]:
+        """``(True, value)``, or ``(False, seconds to wait before resending)``, or raise the ApiError."""
+        self.attempt += 1
+        try:
+            return True, interpret(self.target, self.call, self.req, status, headers, body, self.parse_error)
+        except ApiError as err:
+            delay = self.target.policy.delay_for_status(
+                err.status, idempotent=self.call.is_idempotent, attempt=self.attempt, slept=self.slept, retry_after=err.retry_after
+            )
+            if delay is None:
+                raise
+            log.warning("%s %s answered %d; retry %d in %.1fs", self.req.method, self.req.url, err.status, self.attempt, delay)
+            self.slept += delay
+            return False, delay
+
+
 class SyncTransport:
     def __init__(self, target: Target, parse_error: ErrorParser = default_error_parser, sleep: Callable[[float], None] = time.sleep) -> None:
         import requests
@@ -215,29 +251,18 @@ class SyncTransport:
         import requests
 
         req = prepare(self.target, call, auth)
-        attempt, slept = 0, 0.0
+        attempts = Attempts(self.target, call, req, self.parse_error)
         while True:
-            attempt += 1
             try:
                 resp = self._send(req)
             except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
-                sent = _may_have_reached_server_requests(exc)
-                delay = self.target.policy.delay_for_transport_error(idempotent=call.is_idempotent, may_have_reached_server=sent, attempt=attempt, slept=slept)
-                if delay is None:
-                    raise _unreachable(self.target, req, type(exc).__name__, sent) from None
-                log.warning("%s %s failed (%s); retry %d in %.1fs", req.method, req.url, type(exc).__name__, attempt, delay)
+                delay = attempts.failed_to_send(exc, _may_have_reached_server_requests(exc))
             else:
-                try:
-                    return interpret(self.target, call, req, resp.status_code, resp.headers, resp.content, self.parse_error)
-                except ApiError as err:
-                    delay = self.target.policy.delay_for_status(
-                        err.status, idempotent=call.is_idempotent, attempt=attempt, slept=slept, retry_after=err.retry_after
-                    )
-                    if delay is None:
-                        raise
-                    log.warning("%s %s answered %d; retry %d in %.1fs", req.method, req.url, err.status, attempt, delay)
+                done, value = attempts.answered(resp.status_code, resp.headers, resp.content)
+                if done:
+                    return value
+                delay = value
             self._sleep(delay)
-            slept += delay
 
     def _send(self, req: PreparedRequest) -> requests.Response:
         files = {k: (n, b, t) for k, (n, b, t) in req.files.items()} if req.files else None
@@ -316,29 +341,18 @@ class AsyncTransport:
         import httpx
 
         req = prepare(self.target, call, auth)
-        attempt, slept = 0, 0.0
+        attempts = Attempts(self.target, call, req, self.parse_error)
         while True:
-            attempt += 1
             try:
                 resp = await self._send(req)
             except httpx.TransportError as exc:
-                sent = _may_have_reached_server_httpx(exc)
-                delay = self.target.policy.delay_for_transport_error(idempotent=call.is_idempotent, may_have_reached_server=sent, attempt=attempt, slept=slept)
-                if delay is None:
-                    raise _unreachable(self.target, req, type(exc).__name__, sent) from None
-                log.warning("%s %s failed (%s); retry %d in %.1fs", req.method, req.url, type(exc).__name__, attempt, delay)
+                delay = attempts.failed_to_send(exc, _may_have_reached_server_httpx(exc))
             else:
-                try:
-                    return interpret(self.target, call, req, resp.status_code, resp.headers, resp.content, self.parse_error)
-                except ApiError as err:
-                    delay = self.target.policy.delay_for_status(
-                        err.status, idempotent=call.is_idempotent, attempt=attempt, slept=slept, retry_after=err.retry_after
-                    )
-                    if delay is None:
-                        raise
-                    log.warning("%s %s answered %d; retry %d in %.1fs", req.method, req.url, err.status, attempt, delay)
+                done, value = attempts.answered(resp.status_code, resp.headers, resp.content)
+                if done:
+                    return value
+                delay = value
             await asyncio.sleep(delay)
-            slept += delay
 
     async def _send(self, req: PreparedRequest) -> httpx.Response:
         import httpx
