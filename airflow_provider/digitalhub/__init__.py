@@ -1,0 +1,1 @@
+"""DigitalHub (DHCore): run entities, projects, logs and metrics."""

@@ -1,0 +1,166 @@
+"""Operators for DigitalHub runs. Import-light: models and HTTP clients load when a task runs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator
+
+from airflow_provider.common.errors import ConfigError
+from airflow_provider.common.identity import ti_tag_short
+from airflow_provider.common.operator import RemoteJobOperator
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_provider.common.hook import SyncPlatformHook
+    from airflow_provider.common.jobs import Ref
+    from airflow_provider.digitalhub.hook import DigitalHubHook
+
+REATTACH_PAGES = 2
+
+
+class DigitalHubCreateRunOperator(RemoteJobOperator):
+    """Create a DHCore run (which builds and dispatches it) and, by default, wait for its end.
+
+    Either ``kind`` + ``task`` (+ ``parameters``, ``labels``, extra ``spec`` fields), or
+    ``yaml_file``: a run descriptor exported by ``run.export()``.
+
+    The run carries a label derived from the task instance identity, so a retried task
+    re-attaches to its own run (if still going) instead of creating another. ``timeout`` and
+    ``on_kill`` stop the run; DHCore can stop only RUNNING runs, otherwise the task log says why.
+
+    :param kind: run kind, e.g. ``python+job:run`` (the pre-0.15 ``python+run`` is refused with a hint).
+    :param task: task string ``<task kind>://<project>/<task id>``.
+    Returns ``{"project", "run_id", "kind", "key", "state", "url", "waited", ...}``.
+    """
+
+    template_fields: Sequence[str] = ("project", "kind", "task", "parameters", "labels", "spec", "yaml_file", "conn_id")
+    template_fields_renderers = {"parameters": "json", "spec": "json"}
+    job_class = "airflow_provider.digitalhub.jobs.DigitalHubRunJob"
+
+    def __init__(
+        self,
+        *,
+        project: str | None = None,
+        kind: str | None = None,
+        task: str | None = None,
+        parameters: dict[str, Any] | None = None,
+        labels: list[str] | None = None,
+        spec: dict[str, Any] | None = None,
+        yaml_file: str | None = None,
+        digitalhub_conn_id: str = "digitalhub_default",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(conn_id=digitalhub_conn_id, **kwargs)
+        if yaml_file is None and not (project and kind and task):
+            raise ConfigError("DigitalHubCreateRunOperator needs project, kind and task, or yaml_file")
+        self.project = project
+        self.kind = kind
+        self.task = task
+        self.parameters = parameters
+        self.labels = labels
+        self.spec = spec
+        self.yaml_file = yaml_file
+
+    def submit(self, hook: SyncPlatformHook, context: Context, tag: str) -> Ref:
+        from airflow_provider.digitalhub.jobs import run_ref
+
+        dh: DigitalHubHook = hook  # type: ignore[assignment]
+        label = ti_tag_short(context)
+        if self.yaml_file:
+            run = dh.import_run(self.yaml_file, reset_id=True, labels=[label])
+        else:
+            extra = dict(self.spec or {})
+            if self.parameters is not None:
+                extra["parameters"] = self.parameters
+            run = dh.new_run(self.project, self.kind, labels=[*(self.labels or []), label], task=self.task, **extra)
+        if run.message and run.state.value == "ERROR":
+            self.log.error("DHCore could not build or dispatch the run: %s", run.message)
+        return run_ref(run)
+
+    def find_existing(self, hook: SyncPlatformHook, context: Context, tag: str) -> Ref | None:
+        from airflow_provider.digitalhub.jobs import run_ref
+
+        if not self.project:
+            return None  # a YAML descriptor's project is only known once read; no re-attach then
+        label = ti_tag_short(context)
+        dh: DigitalHubHook = hook  # type: ignore[assignment]
+        for run in dh.list_runs(self.project, max_pages=REATTACH_PAGES):
+            if label in run.labels and not run.terminal:
+                return run_ref(run)
+        return None
+
+    def summary(self, ref: Ref, status: Any) -> dict[str, Any]:
+        out = super().summary(ref, status)
+        out.setdefault("key", f"store://{ref['project']}/run/{ref['kind']}/{ref['run_id']}")
+        return out
+
+
+class DigitalHubDeleteRunOperator(BaseOperator):
+    """Delete a run (by key, or id + project). DHCore answers with the run in state DELETING.
+
+    :param missing_ok: succeed when the run does not exist (already deleted).
+    """
+
+    template_fields: Sequence[str] = ("identifier", "project", "digitalhub_conn_id")
+
+    def __init__(
+        self, *, identifier: str, project: str | None = None, missing_ok: bool = False, digitalhub_conn_id: str = "digitalhub_default", **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.identifier = identifier
+        self.project = project
+        self.missing_ok = missing_ok
+        self.digitalhub_conn_id = digitalhub_conn_id
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider.common.errors import NotFoundError
+        from airflow_provider.digitalhub.hook import DigitalHubHook
+
+        try:
+            run = DigitalHubHook(self.digitalhub_conn_id).delete_run(self.identifier, self.project)
+        except NotFoundError:
+            if not self.missing_ok:
+                raise
+            self.log.info("run %s does not exist; nothing to delete", self.identifier)
+            return {"deleted": False, "identifier": self.identifier}
+        return {"deleted": True, "run_id": run.id, "state": run.status.get("state")}
+
+
+class DigitalHubUpdateRunOperator(BaseOperator):
+    """Update a run: merge ``metadata`` (e.g. ``labels``, ``description``), ``status`` and ``spec``
+    fields into the current entity and PUT it back. DHCore seals the spec once a run is built."""
+
+    template_fields: Sequence[str] = ("identifier", "project", "metadata", "status", "spec", "digitalhub_conn_id")
+
+    def __init__(
+        self,
+        *,
+        identifier: str,
+        project: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        status: dict[str, Any] | None = None,
+        spec: dict[str, Any] | None = None,
+        digitalhub_conn_id: str = "digitalhub_default",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.identifier = identifier
+        self.project = project
+        self.metadata = metadata
+        self.status = status
+        self.spec = spec
+        self.digitalhub_conn_id = digitalhub_conn_id
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider.digitalhub.hook import DigitalHubHook
+
+        hook = DigitalHubHook(self.digitalhub_conn_id)
+        run = hook.get_run(self.identifier, self.project)
+        run.metadata.update(self.metadata or {})
+        run.status.update(self.status or {})
+        run.spec.update(self.spec or {})
+        updated = hook.update_run(run)
+        return {"run_id": updated.id, "state": updated.status.get("state"), "labels": updated.labels}

@@ -1,0 +1,512 @@
+"""DHCore emulator (reference/digitalhub.md §8): projects, functions, tasks, runs and their state
+machine, Spring page envelopes, logs (base64), metrics, DHCore error bodies and API-level headers.
+
+Knobs: ``run_duration`` and ``pending_after`` (seconds), ``stop_after`` (STOP -> STOPPED), and per
+run ``spec.parameters.fail`` (true: the run ends in ERROR with ``fail_message``). A run whose task
+is ``DEMO_TASK`` runs the demo function.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+from airflow_provider.testing import Emulator
+from airflow_provider.testing.server import FaultInjector, Faults
+
+API_LEVEL = "15"
+API_VERSION = "0.15.0"
+BASIC_USER, BASIC_PASSWORD = "admin", "dh-secret-4e1f"
+ACCESS_TOKEN = "dh-token-9a7c55e0"
+DEMO_PROJECT = "demo"
+DEMO_FUNCTION_ID = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+DEMO_TASK_ID = "6fba40c1df474ad0990e09b8c41fa067"
+DEMO_TASK = f"python+job://{DEMO_PROJECT}/{DEMO_TASK_ID}"
+RUN_KINDS = {
+    f"{runtime}+{action}:run"
+    for runtime, actions in {
+        "python": ("job", "build", "serve"),
+        "container": ("job", "build", "serve", "deploy"),
+        "dbt": ("transform",),
+        "hera": ("pipeline", "build"),
+        "kfp": ("pipeline", "build"),
+    }.items()
+    for action in actions
+}
+TASK_PATTERN = re.compile(r"^([^:/]+)://([^/]+)/([^:]+)$")
+SLUG = re.compile(r"^[a-zA-Z0-9._+-]+$")
+
+
+class DHError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+def iso(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts, tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+@dataclass
+class RunRecord:
+    body: dict[str, Any]
+    created: float
+    local: bool
+    fail: bool
+    duration: float
+    pending_after: float
+    stopped_at: float | None = None
+    deleted_at: float | None = None
+    forced_state: str | None = None  # set by PUT (DHCore 0.15.0 stores the PUT's status)
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    def timeline(self, now: float, stop_after: float) -> list[tuple[str, float]]:
+        """(state, since) transitions so far, oldest first."""
+        t0 = self.created
+        if self.local:
+            return [("CREATED", t0)]
+        steps = [("BUILT", t0), ("READY", t0)]
+        running_at = t0 + self.pending_after
+        end_at = running_at + self.duration
+        if now >= t0 + self.pending_after / 2:
+            steps.append(("PENDING", t0 + self.pending_after / 2))
+        if now >= running_at and (self.stopped_at is None or self.stopped_at >= running_at):
+            steps.append(("RUNNING", running_at))
+        if self.stopped_at is not None and self.stopped_at < end_at:
+            steps.append(("STOP", self.stopped_at))
+            if now >= self.stopped_at + stop_after:
+                steps.append(("STOPPED", self.stopped_at + stop_after))
+        elif now >= end_at:
+            steps.append(("ERROR" if self.fail else "COMPLETED", end_at))
+        if self.deleted_at is not None:
+            steps.append(("DELETING", self.deleted_at))
+        return steps
+
+
+class DHCore:
+    """The emulated DHCore instance and its knobs."""
+
+    def __init__(
+        self,
+        run_duration: float = 1.0,
+        pending_after: float = 0.2,
+        stop_after: float = 0.2,
+        fail_message: str = "Something got wrong during function execution.",
+    ) -> None:
+        self.lock = threading.RLock()
+        self.run_duration = run_duration
+        self.pending_after = pending_after
+        self.stop_after = stop_after
+        self.fail_message = fail_message
+        self.projects: dict[str, dict[str, Any]] = {}
+        self.functions: dict[tuple[str, str], dict[str, Any]] = {}
+        self.tasks: dict[tuple[str, str], dict[str, Any]] = {}
+        self.runs: dict[tuple[str, str], RunRecord] = {}
+
+    # --- seeding -----------------------------------------------------------------------
+    def add_project(self, name: str, user: str = "admin") -> dict[str, Any]:
+        now = time.time()
+        project = {
+            "id": name, "name": name, "kind": "project", "project": name, "key": f"store://{name}", "user": user,
+            "metadata": {"project": name, "name": name, "created": iso(now), "updated": iso(now), "created_by": user, "updated_by": user},
+            "spec": {"source": "./", "functions": [], "artifacts": [], "workflows": [], "dataitems": [], "models": [], "config": {}},
+            "status": {"state": "CREATED"},
+        }  # fmt: skip
+        self.projects[name] = project
+        return project
+
+    def add_function(self, project: str, name: str, fid: str | None = None, kind: str = "python") -> dict[str, Any]:
+        fid = fid or uuid.uuid4().hex
+        fn = {"id": fid, "name": name, "kind": kind, "project": project, "key": f"store://{project}/function/{kind}/{name}:{fid}",
+              "metadata": {"project": project, "name": name}, "spec": {"python_version": "PYTHON3_10", "source": {"handler": "main", "lang": "python",
+              "base64": base64.b64encode(b"def main(x):\n    return x\n").decode()}}, "status": {"state": "CREATED"}}  # fmt: skip
+        self.functions[(project, fid)] = fn
+        return fn
+
+    def add_task(self, project: str, function: dict[str, Any], kind: str = "python+job", tid: str | None = None) -> dict[str, Any]:
+        tid = tid or uuid.uuid4().hex
+        task = {"id": tid, "name": tid, "kind": kind, "project": project, "key": f"store://{project}/task/{kind}/{tid}",
+                "metadata": {"project": project, "name": tid}, "spec": {"function": f"{function['kind']}://{project}/{function['name']}:{function['id']}"},
+                "status": {"state": "CREATED"}}  # fmt: skip
+        self.tasks[(project, tid)] = task
+        return task
+
+    def seed(self) -> None:
+        self.add_project(DEMO_PROJECT)
+        fn = self.add_function(DEMO_PROJECT, "hello", DEMO_FUNCTION_ID)
+        self.add_task(DEMO_PROJECT, fn, tid=DEMO_TASK_ID)
+
+    # --- runs ----------------------------------------------------------------------------
+    def run_json(self, rec: RunRecord, now: float) -> dict[str, Any]:
+        steps = rec.timeline(now, self.stop_after)
+        state = rec.forced_state or steps[-1][0]
+        body = dict(rec.body)
+        status: dict[str, Any] = {
+            "state": state,
+            "transitions": [{"status": s, "time": iso(t)} for s, t in reversed(steps) if s != "CREATED"],
+        }
+        if state == "ERROR":
+            status["message"] = self.fail_message
+            status["transitions"][0]["message"] = self.fail_message
+        if state in ("RUNNING", "COMPLETED", "ERROR", "STOP", "STOPPED"):
+            status["pods"] = [{"name": f"j-{body['kind'].split(':')[0].replace('+', '')}-{body['id']}-x7k2p", "namespace": "digitalhub",
+                               "phase": {"COMPLETED": "Succeeded", "ERROR": "Failed"}.get(state, "Running")}]  # fmt: skip
+        if state == "COMPLETED":
+            status["results"] = {"output_0": 1}
+            status["metrics"] = self.metrics_of(rec, now)
+        body["status"] = status
+        body["metadata"] = {**body["metadata"], "updated": iso(steps[-1][1])}
+        return body
+
+    def metrics_of(self, rec: RunRecord, now: float) -> dict[str, Any]:
+        base = {"loss": [0.5, 0.4, 0.31], "accuracy": 0.93} if rec.timeline(now, self.stop_after)[-1][0] == "COMPLETED" else {}
+        return {**base, **rec.metrics}
+
+    def log_text(self, rec: RunRecord, now: float) -> str:
+        lines = []
+        for state, since in rec.timeline(now, self.stop_after):
+            lines.append(f"{iso(since)} INFO state {state}")
+            if state == "RUNNING":
+                params = rec.body["spec"].get("parameters", {})
+                lines.append(f"{iso(since)} INFO running handler main with parameters {params}")
+            if state == "ERROR":
+                lines += [f"{iso(since)} ERROR Traceback (most recent call last):", f"{iso(since)} ERROR ValueError: {self.fail_message}"]
+            if state == "COMPLETED":
+                lines.append(f"{iso(since)} INFO handler returned 1")
+        return "\n".join(lines) + "\n"
+
+    def get_run(self, project: str, run_id: str) -> RunRecord:
+        rec = self.runs.get((project, run_id))
+        if rec is None:
+            other = [p for (p, r) in self.runs if r == run_id]
+            if other:
+                raise DHError(400, "invalid project")
+            raise DHError(404, "No such run.")
+        if rec.deleted_at is not None and time.time() >= rec.deleted_at + 0.2:
+            del self.runs[(project, run_id)]
+            raise DHError(404, "No such run.")
+        return rec
+
+    def create_run(self, project: str, body: dict[str, Any], user: str) -> RunRecord:
+        if project not in self.projects:
+            raise DHError(404, "No such project.")
+        kind = str(body.get("kind") or "")
+        if kind not in RUN_KINDS:
+            raise DHError(400, f"unsupported kind: {kind or '(none)'}")
+        spec = body.get("spec")
+        if not isinstance(spec, dict) or not spec.get("task"):
+            raise DHError(400, "spec: missing task")
+        m = TASK_PATTERN.match(str(spec["task"]))
+        if not m:
+            raise DHError(400, "Cannot create accessor for the given task string.")
+        if m.group(2) != project:
+            raise DHError(400, "invalid project")
+        task = self.tasks.get((project, m.group(3)))
+        if task is None or task["kind"] != m.group(1):
+            raise DHError(400, "invalid task")
+        run_id = str(body.get("id") or uuid.uuid4().hex)
+        if not SLUG.match(run_id):
+            raise DHError(400, f'id: must match "{SLUG.pattern}"')
+        if (project, run_id) in self.runs:
+            raise DHError(400, f"Duplicated entity run:{run_id}.")
+        now = time.time()
+        function = task["spec"]["function"]
+        metadata = {**(body.get("metadata") or {}), "project": project, "name": body.get("name") or run_id, "created": iso(now), "updated": iso(now),
+                    "created_by": user, "updated_by": user, "relationships": [{"type": "run_of", "dest": function}]}  # fmt: skip
+        stored = {
+            "id": run_id, "name": body.get("name") or run_id, "kind": kind, "project": project, "user": user,
+            "key": f"store://{project}/run/{kind}/{run_id}:{run_id}", "metadata": metadata,
+            "spec": {"function": function, "local_execution": False, "inputs": {}, "parameters": {}, **spec}, "extensions": [],
+        }  # fmt: skip
+        params = stored["spec"].get("parameters") or {}
+        rec = RunRecord(
+            stored, now, bool(spec.get("local_execution")), bool(isinstance(params, dict) and params.get("fail")), self.run_duration, self.pending_after
+        )
+        self.runs[(project, run_id)] = rec
+        return rec
+
+
+def _page(items: list[dict[str, Any]], page: int, size: int) -> dict[str, Any]:
+    total = len(items)
+    pages = max(1, -(-total // size)) if size else 1
+    content = items[page * size : (page + 1) * size]
+    sort = {"empty": False, "sorted": True, "unsorted": False}
+    return {
+        "content": content, "pageable": {"pageNumber": page, "pageSize": size, "sort": sort, "offset": page * size, "paged": True, "unpaged": False},
+        "last": page >= pages - 1, "totalElements": total, "totalPages": pages, "first": page == 0, "size": size, "number": page, "sort": sort,
+        "numberOfElements": len(content), "empty": not content,
+    }  # fmt: skip
+
+
+def _user(request: Request, auth: str) -> str:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("basic "):
+        try:
+            user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+        except (ValueError, UnicodeDecodeError):
+            user, password = "", ""
+        if (user, password) == (BASIC_USER, BASIC_PASSWORD):
+            return user
+    elif header.lower().startswith("bearer ") and header[7:].strip() == ACCESS_TOKEN:
+        return BASIC_USER
+    elif auth == "none":
+        return "anonymous"
+    raise DHError(401, "")
+
+
+def router(core: DHCore, auth: str) -> APIRouter:
+    api = APIRouter()
+
+    def who(request: Request) -> str:
+        return _user(request, auth)
+
+    @api.get("/.well-known/configuration")
+    def well_known(request: Request) -> Any:
+        return {"dhcore_endpoint": str(request.base_url).rstrip("/"), "dhcore_name": "emulator", "dhcore_version": API_VERSION,
+                "dhcore_api_level": API_LEVEL, "dhcore_api_version": "v1"}  # fmt: skip
+
+    @api.api_route("/api/auth", methods=["GET", "POST"])
+    def auth_info(request: Request) -> Any:
+        return {"username": who(request), "permissions": ["ROLE_ADMIN"]}
+
+    @api.get("/api/v1/projects")
+    def list_projects(request: Request, page: int = 0, size: int = 25) -> Any:
+        who(request)
+        return _page(list(core.projects.values()), page, size)
+
+    @api.post("/api/v1/projects")
+    async def create_project(request: Request) -> Any:
+        user = who(request)
+        body = await request.json()
+        name = body.get("name") or body.get("id")
+        if not name or not re.match(r"^[a-z0-9-]{2,38}$", str(name)):
+            raise DHError(400, 'name: must match "^[a-z0-9-]+$" (2..38 chars)')
+        if name in core.projects:
+            raise DHError(400, f"Duplicated entity project:{name}.")
+        project = core.add_project(name, user)
+        project["metadata"].update({k: v for k, v in (body.get("metadata") or {}).items() if k not in ("created", "updated")})
+        project["spec"].update(body.get("spec") or {})
+        return project
+
+    @api.get("/api/v1/projects/{name}")
+    def get_project(name: str, request: Request) -> Any:
+        who(request)
+        if name not in core.projects:
+            raise DHError(404, "No such project.")
+        return core.projects[name]
+
+    @api.delete("/api/v1/projects/{name}")
+    def delete_project(name: str, request: Request) -> Any:
+        who(request)
+        if core.projects.pop(name, None) is None:
+            raise DHError(404, "No such project.")
+        return Response(status_code=200)
+
+    for plural, store in (("functions", core.functions), ("tasks", core.tasks)):
+
+        def make(plural: str = plural, store: dict[tuple[str, str], dict[str, Any]] = store) -> None:
+            noun = plural[:-1]
+
+            @api.get(f"/api/v1/-/{{project}}/{plural}")
+            def list_entities(
+                project: str, request: Request, page: int = 0, size: int = 25, kind: str | None = None, function: str | None = None, name: str | None = None
+            ) -> Any:
+                who(request)
+                items = [e for (p, _), e in store.items() if p == project and (kind is None or e["kind"] == kind) and (name is None or e["name"] == name)
+                         and (function is None or e["spec"].get("function") == function)]  # fmt: skip
+                return _page(items, page, size)
+
+            @api.post(f"/api/v1/-/{{project}}/{plural}")
+            async def create_entity(project: str, request: Request) -> Any:
+                who(request)
+                if project not in core.projects:
+                    raise DHError(404, "No such project.")
+                body = await request.json()
+                eid = body.get("id") or uuid.uuid4().hex
+                if (project, eid) in store:
+                    raise DHError(400, f"Duplicated entity {noun}:{eid}.")
+                if plural == "tasks":
+                    fm = re.match(r"^([^:/]+)://([^/]+)/([^:]+):(.+)$", str((body.get("spec") or {}).get("function", "")))
+                    if not fm or (project, fm.group(4)) not in core.functions:
+                        raise DHError(400, "invalid executable entity")
+                entity = {"metadata": {}, "spec": {}, "status": {"state": "CREATED"}, **body, "id": eid, "project": project}
+                entity.setdefault("name", eid)
+                entity["key"] = f"store://{project}/{noun}/{entity['kind']}/" + (f"{entity['name']}:{eid}" if plural == "functions" else eid)
+                store[(project, eid)] = entity
+                return entity
+
+            @api.get(f"/api/v1/-/{{project}}/{plural}/{{eid}}")
+            def get_entity(project: str, eid: str, request: Request) -> Any:
+                who(request)
+                if (project, eid) not in store:
+                    raise DHError(404, f"No such {noun}.")
+                return store[(project, eid)]
+
+        make()
+
+    @api.post("/api/v1/-/{project}/runs")
+    async def create_run(project: str, request: Request) -> Any:
+        user = who(request)
+        try:
+            body = await request.json()
+        except ValueError:
+            raise DHError(400, "Malformed JSON request") from None
+        if not isinstance(body, dict):
+            raise DHError(400, "Malformed JSON request")
+        with core.lock:
+            rec = core.create_run(project, body, user)
+            return core.run_json(rec, time.time())
+
+    @api.get("/api/v1/-/{project}/runs")
+    def list_runs(request: Request, project: str, page: int = 0, size: int = 25, sort: str = "created,DESC") -> Any:
+        who(request)
+        qp = request.query_params
+        now = time.time()
+        with core.lock:
+            items = []
+            for (p, rid), rec in list(core.runs.items()):
+                if p != project:
+                    continue
+                try:
+                    core.get_run(p, rid)
+                except DHError:
+                    continue
+                items.append(core.run_json(rec, now))
+
+        def keep(run: dict[str, Any]) -> bool:
+            spec = run["spec"]
+            checks = [
+                ("q", lambda v: any(v in str(x) for x in (run["id"], run["name"], spec.get("function", ""), spec.get("workflow", "")))),
+                ("name", lambda v: run["name"] == v), ("kind", lambda v: run["kind"] == v), ("user", lambda v: run["user"] == v),
+                ("state", lambda v: run["status"]["state"] == v), ("task", lambda v: spec.get("task") == v),
+                ("function", lambda v: spec.get("function") == v or v in spec.get("function", "")),
+            ]  # fmt: skip
+            if "action" in qp and "task" not in qp and qp["action"] not in spec.get("task", ""):
+                return False
+            return all(name not in qp or test(qp[name]) for name, test in checks)
+
+        items = [r for r in items if keep(r)]
+        items.sort(key=lambda r: r["metadata"]["created"], reverse=not sort.upper().endswith("ASC"))
+        return _page(items, page, size)
+
+    @api.get("/api/v1/-/{project}/runs/{run_id}")
+    def get_run(project: str, run_id: str, request: Request) -> Any:
+        who(request)
+        with core.lock:
+            return core.run_json(core.get_run(project, run_id), time.time())
+
+    @api.put("/api/v1/-/{project}/runs/{run_id}")
+    async def update_run(project: str, run_id: str, request: Request) -> Any:
+        user = who(request)
+        body = await request.json()
+        with core.lock:
+            rec = core.get_run(project, run_id)
+            if body.get("id", run_id) != run_id:
+                raise DHError(400, "id mismatch")
+            state = rec.timeline(time.time(), core.stop_after)[-1][0]
+            if state == "CREATED":
+                rec.body["spec"] = {**rec.body["spec"], **(body.get("spec") or {})}  # spec is sealed once built
+            rec.body["metadata"] = {**rec.body["metadata"], **{k: v for k, v in (body.get("metadata") or {}).items() if k not in ("created", "created_by")},
+                                    "updated_by": user}  # fmt: skip
+            sent = (body.get("status") or {}).get("state")
+            if sent and rec.local:
+                rec.forced_state = sent
+            return core.run_json(rec, time.time())
+
+    @api.delete("/api/v1/-/{project}/runs/{run_id}")
+    def delete_run(project: str, run_id: str, request: Request) -> Any:
+        who(request)
+        with core.lock:
+            rec = core.get_run(project, run_id)
+            rec.deleted_at = time.time()
+            return core.run_json(rec, time.time())
+
+    @api.post("/api/v1/-/{project}/runs/{run_id}/{action}")
+    def run_action(project: str, run_id: str, action: str, request: Request) -> Any:
+        who(request)
+        with core.lock:
+            rec = core.get_run(project, run_id)
+            now = time.time()
+            state = rec.timeline(now, core.stop_after)[-1][0]
+            # invalid transitions are swallowed: 200 with the unchanged run
+            if action.lower() == "stop" and state == "RUNNING":
+                rec.stopped_at = now
+            return core.run_json(rec, now)
+
+    @api.get("/api/v1/-/{project}/runs/{run_id}/logs")
+    def logs(project: str, run_id: str, request: Request) -> Any:
+        who(request)
+        with core.lock:
+            rec = core.get_run(project, run_id)
+            now = time.time()
+            lid = f"log{run_id[:24]}"
+            text = core.log_text(rec, now)
+            return [{"content": base64.b64encode(text.encode()).decode(), "id": lid, "key": f"store://{project}/log/log/{lid}",
+                     "metadata": {"project": project, "name": lid, "created": iso(rec.created), "updated": iso(now)}, "name": lid, "project": project,
+                     "spec": {"run": run_id, "timestamp": int(now * 1000)}, "status": {"namespace": "digitalhub", "pod": f"j-{run_id}-x7k2p"},
+                     "user": rec.body["user"]}]  # fmt: skip
+
+    @api.get("/api/v1/-/{project}/runs/{run_id}/metrics")
+    def metrics(project: str, run_id: str, request: Request) -> Any:
+        who(request)
+        with core.lock:
+            return core.metrics_of(core.get_run(project, run_id), time.time())
+
+    @api.get("/api/v1/-/{project}/runs/{run_id}/metrics/{name}")
+    def metric(project: str, run_id: str, name: str, request: Request) -> Any:
+        who(request)
+        with core.lock:
+            values = core.metrics_of(core.get_run(project, run_id), time.time())
+        if name not in values:
+            raise DHError(404, "No such metric.")
+        return values[name]
+
+    @api.put("/api/v1/-/{project}/runs/{run_id}/metrics/{name}")
+    async def put_metric(project: str, run_id: str, name: str, request: Request) -> Any:
+        who(request)
+        value = await request.json()
+        with core.lock:
+            core.get_run(project, run_id).metrics[name] = value
+        return Response(status_code=200)
+
+    return api
+
+
+def create_app(demo: bool = False, auth: str = "required", **knobs: Any) -> Emulator:
+    """``auth``: ``required`` (Basic admin / Bearer token) or ``none`` (anything goes, as an open DHCore)."""
+    core = DHCore(**knobs)
+    core.seed()
+    app = FastAPI(title="DHCore emulator", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.exception_handler(DHError)
+    async def dh_error(_: Request, exc: DHError) -> Response:
+        headers = {"X-Api-Level": API_LEVEL, "X-Api-Version": API_VERSION}
+        if exc.status == 401:
+            return Response(status_code=401, headers={**headers, "WWW-Authenticate": 'Basic realm="dhcore"'})
+        return JSONResponse({"status": exc.status, "message": exc.message, "errorCode": None}, status_code=exc.status, headers=headers)
+
+    @app.middleware("http")
+    async def api_level(request: Request, call_next: Any) -> Any:
+        response = await call_next(request)
+        response.headers["X-Api-Level"] = API_LEVEL
+        response.headers["X-Api-Version"] = API_VERSION
+        return response
+
+    app.include_router(router(core, auth))
+    faults = Faults()
+    return Emulator(app=FaultInjector(app, faults), state=core, faults=faults)
+
+
+def connection(url: str, auth: str = "basic") -> dict[str, Any]:
+    if auth == "token":
+        return {"conn_type": "digitalhub", "host": url, "password": ACCESS_TOKEN, "extra": {"auth_type": "token"}}
+    return {"conn_type": "digitalhub", "host": url, "login": BASIC_USER, "password": BASIC_PASSWORD, "extra": {"auth_type": "basic"}}
