@@ -93,7 +93,7 @@ async def test_import_update_stop_delete(dh_api: Any, tmp_path: Path) -> None:
                 "status": {"state": "COMPLETED"},
                 "key": "ignored",
             }
-        )  # fmt: skip
+        )
     )
     run = await dh_api("import_run", str(descriptor), labels=["added"])
     assert run.state is RunState.READY and run.labels == ["x", "added"] and run.spec["parameters"] == {"x": 3}
