@@ -1,0 +1,1 @@
+"""Aqueduct: experiments, files, tags and extension actions (both server generations)."""

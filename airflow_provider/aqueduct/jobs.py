@@ -1,0 +1,65 @@
+"""Aqueduct extension tasks (task-based servers) as remote jobs."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider.aqueduct import api
+from airflow_provider.common.flow import Flow
+from airflow_provider.common.jobs import JobStatus, Phase, Ref, RemoteJob
+
+if TYPE_CHECKING:
+    from airflow_provider.common.transport import Target
+
+STATUS_PHASE = {
+    "SUCCESS": Phase.SUCCEEDED,
+    "FAILURE": Phase.FAILED,
+    "REVOKED": Phase.CANCELLED,
+    "PENDING": Phase.RUNNING,
+    "STARTED": Phase.RUNNING,
+    "RECEIVED": Phase.RUNNING,
+}
+
+
+def tail(text: str | None, lines: int) -> str:
+    return "\n".join((text or "").splitlines()[-lines:])
+
+
+class AqueductTaskJob(RemoteJob):
+    hook_class = "airflow_provider.aqueduct.hook.AqueductHook"
+    async_hook_class = "airflow_provider.aqueduct.hook.AqueductAsyncHook"
+    noun = "task"
+
+    def __init__(self, accept_nonzero: bool = False) -> None:
+        super().__init__(accept_nonzero=accept_nonzero)
+        self.accept_nonzero = accept_nonzero
+
+    def status(self, ref: Ref) -> Flow[JobStatus]:
+        task = yield from api.get_task(ref["task_id"])
+        detail: dict[str, Any] = {"result_code": task.result_code, "extension": task.extension_name, "action": task.action_name}
+        if task.task_status in ("SUCCESS", "FAILURE", "REVOKED"):
+            detail.update(stdout_tail=tail(task.std_out, 20), stderr_tail=tail(task.std_err, 20))
+        phase = STATUS_PHASE.get(task.task_status, Phase.UNKNOWN)
+        if phase is Phase.FAILED and self.accept_nonzero and task.result_code is not None:
+            phase = Phase.SUCCEEDED  # the script ran and exited non-zero, which the caller accepts
+        return JobStatus(phase, task.task_status, detail)
+
+    def cancel(self, ref: Ref) -> Flow[Any]:
+        return (yield from api.cancel_task(ref["task_id"]))
+
+    def log_tail(self, ref: Ref, lines: int) -> Flow[str]:
+        task = yield from api.get_task(ref["task_id"])
+        return f"stdout:\n{tail(task.std_out, lines)}\nstderr:\n{tail(task.std_err, lines)}"
+
+    def failure_details(self, ref: Ref, status: JobStatus) -> Flow[str]:
+        if False:  # pragma: no cover - the details came with the state
+            yield
+        code = status.detail.get("result_code")
+        err = status.detail.get("stderr_tail") or ""
+        return f"result code {code}: {err.strip()}" if code is not None else err.strip()
+
+    def url(self, target: Target, ref: Ref) -> str | None:
+        return f"{target.base_url}/experiments/{ref['experiment_eid']}" if ref.get("experiment_eid") else None
+
+    def describe(self, ref: Ref) -> str:
+        return f"Aqueduct task {ref['task_id']}"

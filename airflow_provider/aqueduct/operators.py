@@ -1,0 +1,200 @@
+"""Operators for Aqueduct. Import-light: models and HTTP clients load when a task runs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator
+
+from airflow_provider.common.errors import ConfigError, RemoteJobFailed
+from airflow_provider.common.operator import RemoteJobOperator
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_provider.aqueduct.hook import AqueductHook
+    from airflow_provider.common.hook import SyncPlatformHook
+    from airflow_provider.common.jobs import Ref
+
+
+def _hook(conn_id: str) -> AqueductHook:
+    from airflow_provider.aqueduct.hook import AqueductHook
+
+    return AqueductHook(conn_id)
+
+
+def _summary(experiment: Any) -> dict[str, Any]:
+    return {"uuid": experiment.uuid, "eid": experiment.eid, "title": experiment.title, "tags": experiment.tags, "files": experiment.file_names}
+
+
+class AqueductCreateExperimentOperator(BaseOperator):
+    """Create an experiment, or return the existing one with exactly this title (so a retried task
+    does not create a second one). Returns ``{"uuid", "eid", "title", "tags", "files", "created"}``."""
+
+    template_fields: Sequence[str] = ("title", "description", "tags", "aqueduct_conn_id")
+
+    def __init__(
+        self,
+        *,
+        title: str,
+        description: str = "",
+        tags: list[str] | None = None,
+        reuse_existing: bool = True,
+        aqueduct_conn_id: str = "aqueduct_default",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.title, self.description, self.tags = title, description, tags
+        self.reuse_existing = reuse_existing
+        self.aqueduct_conn_id = aqueduct_conn_id
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        hook = _hook(self.aqueduct_conn_id)
+        if self.reuse_existing:
+            same = [e for e in hook.find_all_experiments(search=self.title) if e.title == self.title]
+            if same:
+                self.log.info("experiment %r exists (EID %s): reusing it", self.title, same[0].eid)
+                experiment = (
+                    hook.add_tags(same[0].uuid, [t for t in self.tags or [] if t.lower() not in {x.lower() for x in same[0].tags}]) if self.tags else same[0]
+                )
+                return {**_summary(experiment), "created": False}
+        experiment = hook.create_experiment(self.title, self.description, self.tags or [])
+        self.log.info("created experiment %r (EID %s)", self.title, experiment.eid)
+        return {**_summary(experiment), "created": True}
+
+
+class AqueductUploadFilesOperator(BaseOperator):
+    """Upload local files to an experiment (EID or UUID). All files are checked first: a missing one
+    fails the task before anything is uploaded."""
+
+    template_fields: Sequence[str] = ("experiment", "files", "aqueduct_conn_id")
+
+    def __init__(self, *, experiment: str, files: list[str], aqueduct_conn_id: str = "aqueduct_default", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.experiment, self.files, self.aqueduct_conn_id = experiment, files, aqueduct_conn_id
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        missing = [f for f in self.files if not Path(f).is_file()]
+        if missing:
+            raise ConfigError(f"files not found locally: {', '.join(missing)} (nothing was uploaded)")
+        hook = _hook(self.aqueduct_conn_id)
+        experiment = hook.get_experiment(self.experiment)
+        for path in self.files:
+            hook.upload_file(experiment.uuid, path)
+        return {"eid": experiment.eid, "uploaded": [Path(f).name for f in self.files]}
+
+
+class AqueductDownloadFilesOperator(BaseOperator):
+    """Download an experiment's files (all, or ``files``) into ``dest_dir``; returns the local paths."""
+
+    template_fields: Sequence[str] = ("experiment", "files", "dest_dir", "aqueduct_conn_id")
+
+    def __init__(self, *, experiment: str, dest_dir: str, files: list[str] | None = None, aqueduct_conn_id: str = "aqueduct_default", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.experiment, self.dest_dir, self.files, self.aqueduct_conn_id = experiment, dest_dir, files, aqueduct_conn_id
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        hook = _hook(self.aqueduct_conn_id)
+        experiment = hook.get_experiment(self.experiment)
+        wanted = self.files if self.files is not None else experiment.file_names
+        absent = sorted(set(wanted) - set(experiment.file_names))
+        if absent:
+            raise ConfigError(f"experiment {experiment.eid} has no file(s) {', '.join(absent)}; it has: {', '.join(experiment.file_names) or 'none'}")
+        return {"eid": experiment.eid, "paths": [hook.download_file(experiment.uuid, name, self.dest_dir) for name in wanted]}
+
+
+class AqueductTagExperimentOperator(BaseOperator):
+    """Add and/or remove tags (tags are case-insensitive on the server)."""
+
+    template_fields: Sequence[str] = ("experiment", "add", "remove", "aqueduct_conn_id")
+
+    def __init__(
+        self, *, experiment: str, add: list[str] | None = None, remove: list[str] | None = None, aqueduct_conn_id: str = "aqueduct_default", **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.experiment, self.add, self.remove, self.aqueduct_conn_id = experiment, add, remove, aqueduct_conn_id
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        hook = _hook(self.aqueduct_conn_id)
+        experiment = hook.get_experiment(self.experiment)
+        if self.add:
+            experiment = hook.add_tags(experiment.uuid, self.add)
+        for tag in self.remove or []:
+            if tag.lower() in {t.lower() for t in experiment.tags}:
+                experiment = hook.remove_tag(experiment.uuid, tag)
+        return _summary(experiment)
+
+
+class AqueductExecuteExtensionOperator(RemoteJobOperator):
+    """Execute an extension action.
+
+    Parameters are checked against the action's declared parameters before anything is sent
+    (names, types, select options; declared defaults fill the gaps). The experiment parameter of
+    the action is filled from ``experiment`` when not given.
+
+    * On a task-based server the action becomes a task: the operator waits for it (deferrable),
+      and ``on_kill``/timeout cancel it.
+    * On a released server the action runs synchronously within the request.
+
+    Either way stdout and stderr tails go to the task log, and a non-zero result code fails the task
+    unless ``fail_on_nonzero=False``. Returns ``{"result_code", "state", "stdout_tail", "stderr_tail", ...}``.
+    """
+
+    template_fields: Sequence[str] = ("extension", "action", "parameters", "experiment", "conn_id")
+    job_class = "airflow_provider.aqueduct.jobs.AqueductTaskJob"
+
+    def __init__(
+        self,
+        *,
+        extension: str,
+        action: str,
+        parameters: dict[str, Any] | None = None,
+        experiment: str | None = None,
+        fail_on_nonzero: bool = True,
+        aqueduct_conn_id: str = "aqueduct_default",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(conn_id=aqueduct_conn_id, **kwargs)
+        self.extension, self.action, self.parameters, self.experiment = extension, action, parameters, experiment
+        self.fail_on_nonzero = fail_on_nonzero
+
+    def job_options(self) -> dict[str, Any]:
+        return {"accept_nonzero": not self.fail_on_nonzero}
+
+    def _prepare(self, hook: AqueductHook) -> tuple[list[list[str]], Any]:
+        from airflow_provider.aqueduct.api import validate_parameters
+
+        action = hook.get_extension_action(self.extension, self.action)
+        experiment = hook.get_experiment(self.experiment) if self.experiment else None
+        params = dict(self.parameters or {})
+        var = action.experiment_variable_name
+        if var and params.get(var) is None and experiment is not None:
+            params[var] = experiment.eid
+        return validate_parameters(action, params), experiment
+
+    def execute(self, context: Context) -> Any:
+        hook: AqueductHook = self.hook()  # type: ignore[assignment]
+        if hook.detect_generation() == "tasks":
+            return super().execute(context)
+        params, _ = self._prepare(hook)
+        result = hook.execute_extension(self.extension, self.action, params)
+        from airflow_provider.aqueduct.jobs import tail
+
+        self.log.info("%s/%s returned %d\nstdout:\n%s", self.extension, self.action, result.return_code, tail(result.stdout, self.log_tail_lines))
+        if result.stderr:
+            self.log.warning("stderr:\n%s", tail(result.stderr, self.log_tail_lines))
+        if result.return_code != 0 and self.fail_on_nonzero:
+            raise RemoteJobFailed(f"{self.extension}/{self.action} exited with {result.return_code}: {tail(result.stderr, 5).strip()}")
+        return {"generation": "released", "result_code": result.return_code, "state": "SUCCESS" if result.return_code == 0 else "FAILURE",
+                "stdout_tail": tail(result.stdout, 20), "stderr_tail": tail(result.stderr, 20), "log_file": result.log_file,
+                "log_experiment": result.log_experiment, "waited": "no"}  # fmt: skip
+
+    def submit(self, hook: SyncPlatformHook, context: Context, tag: str) -> Ref:
+        aq: AqueductHook = hook  # type: ignore[assignment]
+        params, experiment = self._prepare(aq)
+        if experiment is None:
+            raise ConfigError("this Aqueduct server runs actions as tasks owned by an experiment: set experiment= (EID or UUID)")
+        task = aq.execute_extension(self.extension, self.action, params, experiment_uuid=experiment.uuid)
+        return {"task_id": task.uuid, "experiment_eid": experiment.eid}
