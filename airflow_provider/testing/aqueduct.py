@@ -430,9 +430,11 @@ def build_schema(state: AqueductState) -> Any:
     return schema
 
 
-def create_app(demo: bool = False, generation: str = "released", **_: Any) -> Emulator:
+def create_app(demo: bool = False, generation: str | None = None, **_: Any) -> Emulator:
+    """``generation``: ``released`` (default) or ``tasks`` (default in demo mode, so the example waits on a task)."""
     import graphql
 
+    generation = generation or ("tasks" if demo else "released")
     if generation not in ("released", "tasks"):
         raise ValueError(f"generation must be 'released' or 'tasks', got {generation!r}")
     state = AqueductState(generation=generation)
