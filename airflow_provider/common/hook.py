@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from airflow.sdk import BaseHook
 
-from airflow_provider.common.errors import AuthError, ConfigError, ProviderError
+from airflow_provider.common.errors import ApiError, ConfigError, ProviderError
 from airflow_provider.common.flow import Call, Flow, Shared, SharedValues, run_async, run_sync
 from airflow_provider.common.retry import RetryPolicy
 from airflow_provider.common.transport import (
@@ -56,6 +56,10 @@ class SessionAuth(Auth):
     def accept(self, answer: Any) -> str:
         """Store the token from the login answer and return it (so the driver can mask it)."""
         raise NotImplementedError
+
+    def rejected(self, err: ApiError) -> bool:
+        """Whether this error means "the token is no longer good" (PaddleFlow answers 400 with a code)."""
+        return err.status == 401
 
 
 def extra_of(conn: Connection) -> dict[str, Any]:
@@ -193,8 +197,8 @@ class SyncPlatformHook(_PlatformHookMixin, BaseHook):
                 self._login(auth)
             try:
                 return transport.execute(call)
-            except AuthError as err:
-                if err.status != 401:
+            except ApiError as err:
+                if not auth.rejected(err):
                     raise
                 self._login(auth)
         return transport.execute(call)
@@ -256,8 +260,8 @@ class AsyncPlatformHook(_PlatformHookMixin):
                 await self._login(auth)
             try:
                 return await transport.execute(call)
-            except AuthError as err:
-                if err.status != 401:
+            except ApiError as err:
+                if not auth.rejected(err):
                     raise
                 await self._login(auth)
         return await transport.execute(call)

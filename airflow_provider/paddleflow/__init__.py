@@ -1,0 +1,1 @@
+"""PaddleFlow: runs, pipelines, schedules and logs."""
