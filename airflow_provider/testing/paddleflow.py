@@ -26,7 +26,8 @@ from airflow_provider.testing import Emulator
 from airflow_provider.testing.server import FaultInjector, Faults
 
 PREFIX = "/api/paddleflow/v1"
-ROOT_USER, ROOT_PASSWORD = "root", "paddleflow"
+# a real server ships root/paddleflow; the emulator uses a password that cannot appear in logs by accident
+ROOT_USER, ROOT_PASSWORD = "root", "pf-root-secret-7c21"
 TOP_KEYS = {"name", "docker_env", "entry_points", "components", "cache", "parallelism", "disabled", "failure_options", "post_process", "fs_options"}
 RUN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,127}$")
 SCHEDULE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{1,49}$")
