@@ -60,7 +60,7 @@ async def test_failed_run_logs_retry_and_stop_rules(pf_api: Any) -> None:
     await asyncio.sleep(0.2)
     await pf_api("stop_run", long_id, force=True)
     assert (await _final(pf_api, long_id))["status"] == "terminated"
-    with pytest.raises(ConfigError, match="page_size must be 1..100"):
+    with pytest.raises(ConfigError, match=r"page_size must be 1\.\.100"):
         await pf_api("show_log", run_id, page_size=500)
 
 
