@@ -61,7 +61,11 @@ class WaitingMixin:
         return {}
 
     def hook(self) -> SyncPlatformHook:
-        return self.job().sync_hook(self.conn_id)
+        """One hook (one HTTP session, one connection lookup) per task instance, reused by every poke and call."""
+        cached: SyncPlatformHook | None = getattr(self, "_platform_hook", None)
+        if cached is None:
+            cached = self._platform_hook = self.job().sync_hook(self.conn_id)
+        return cached
 
     def _trigger(self, ref: Ref, deadline: float | None, stop_states: Sequence[str] = ()) -> Any:
         from airflow_provider.common.trigger import RemoteJobTrigger
@@ -171,7 +175,6 @@ class RemoteJobOperator(WaitingMixin, BaseOperator):
         self.reattach = reattach
         self.log_tail_lines = log_tail_lines
         self._ref: Ref | None = None
-        self._hook: SyncPlatformHook | None = None
 
     # --- what a platform implements ------------------------------------------------------
     def submit(self, hook: SyncPlatformHook, context: Context, tag: str) -> Ref:
@@ -197,7 +200,7 @@ class RemoteJobOperator(WaitingMixin, BaseOperator):
         return time.time() + limit if limit else None
 
     def execute(self, context: Context) -> Any:
-        hook = self._hook = self.hook()
+        hook = self.hook()
         job = self.job()
         tag = ti_tag(context)
         ref = self.find_existing(hook, context, tag) if self.reattach and context["ti"].try_number > 1 else None
@@ -236,7 +239,7 @@ class RemoteJobOperator(WaitingMixin, BaseOperator):
     def execute_complete(self, context: Context, event: Any = None) -> Any:
         event = self._validate_event(event)
         self._ref = event["ref"]
-        hook = self._hook = self.hook()
+        hook = self.hook()
         return self._on_event(hook, event, waited="deferred")
 
     def _on_event(self, hook: SyncPlatformHook, event: dict[str, Any], waited: str) -> Any:
@@ -270,7 +273,7 @@ class RemoteJobOperator(WaitingMixin, BaseOperator):
             return
         job = self.job()
         try:
-            (self._hook or self.hook()).drive(job.cancel(self._ref))
+            self.hook().drive(job.cancel(self._ref))
             self.log.info("cancelled %s", job.describe(self._ref))
         except Exception as exc:  # noqa: BLE001 - best effort while being killed
             self.log.warning("could not cancel %s: %s", job.describe(self._ref), exc)
