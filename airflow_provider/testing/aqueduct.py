@@ -18,6 +18,7 @@ import threading
 import time
 import uuid as uuidlib
 from dataclasses import dataclass, field
+from string import Template
 from typing import Any
 
 from fastapi import FastAPI, File, Header, Request, UploadFile
@@ -48,6 +49,23 @@ type Tags { tagsData: [String!]! totalTagsCount: Int! }
 type UserInfo { username: String! scopes: [String!]! }
 """
 
+#: the fields both generations share, spliced into each generation's Mutation and Query types
+COMMON_MUTATIONS = """
+  createExperiment(createExperimentInput: ExperimentCreateInput!): ExperimentData!
+  updateExperiment(uuid: UUID!, experimentUpdateInput: ExperimentUpdateInput!): ExperimentData!
+  addTagToExperiment(experimentTagInput: ExperimentTagInput!): ExperimentData!
+  addTagsToExperiment(experimentTagsInput: ExperimentTagsInput!): ExperimentData!
+  removeTagFromExperiment(experimentTagInput: ExperimentTagInput!): ExperimentData!
+  removeExperiment(experimentRemoveInput: ExperimentRemoveInput!): Void
+"""
+COMMON_QUERIES = """
+  getCurrentUserInfo: UserInfo!
+  experiments(offset: Int!, limit: Int!, filters: ExperimentFiltersInput = null): Experiments!
+  experiment(experimentIdentifier: ExperimentIdentifierInput!): ExperimentData
+  tags(limit: Int = null, offset: Int = null, filters: TagsFilters = null): Tags!
+  extensions: [ExtensionInfo!]!
+"""
+
 RELEASED_SDL = (
     COMMON_SDL
     + """
@@ -55,23 +73,15 @@ type ExperimentData { uuid: UUID! title: String! eid: String! description: Strin
   tags: [String!]! files: [ExperimentFile!]! }
 type ExtensionExecutionResult { returnCode: Int! stdout: String! stderr: String! logExperiment: String! logFile: String! }
 type Mutation {
-  createExperiment(createExperimentInput: ExperimentCreateInput!): ExperimentData!
-  updateExperiment(uuid: UUID!, experimentUpdateInput: ExperimentUpdateInput!): ExperimentData!
-  addTagToExperiment(experimentTagInput: ExperimentTagInput!): ExperimentData!
-  addTagsToExperiment(experimentTagsInput: ExperimentTagsInput!): ExperimentData!
-  removeTagFromExperiment(experimentTagInput: ExperimentTagInput!): ExperimentData!
-  removeExperiment(experimentRemoveInput: ExperimentRemoveInput!): Void
+$mutations
   executeExtension(extension: String!, action: String!, params: [[String!]!]!): ExtensionExecutionResult!
 }
 type Query {
-  getCurrentUserInfo: UserInfo!
-  experiments(offset: Int!, limit: Int!, filters: ExperimentFiltersInput = null): Experiments!
-  experiment(experimentIdentifier: ExperimentIdentifierInput!): ExperimentData
-  tags(limit: Int = null, offset: Int = null, filters: TagsFilters = null): Tags!
-  extensions: [ExtensionInfo!]!
+$queries
 }
 """
 )
+RELEASED_SDL = Template(RELEASED_SDL).substitute(mutations=COMMON_MUTATIONS.strip("\n"), queries=COMMON_QUERIES.strip("\n"))
 
 TASKS_SDL = (
     COMMON_SDL
@@ -88,26 +98,18 @@ type TaskData { uuid: UUID! experiment: ExperimentData! extensionName: String! a
   receivedAt: DateTime! endedAt: DateTime taskStatus: TaskStatus! stdOut: String stdErr: String resultCode: Int }
 type Tasks { tasksData: [TaskData!]! totalTasksCount: Int! }
 type Mutation {
-  createExperiment(createExperimentInput: ExperimentCreateInput!): ExperimentData!
-  updateExperiment(uuid: UUID!, experimentUpdateInput: ExperimentUpdateInput!): ExperimentData!
-  addTagToExperiment(experimentTagInput: ExperimentTagInput!): ExperimentData!
-  addTagsToExperiment(experimentTagsInput: ExperimentTagsInput!): ExperimentData!
-  removeTagFromExperiment(experimentTagInput: ExperimentTagInput!): ExperimentData!
-  removeExperiment(experimentRemoveInput: ExperimentRemoveInput!): Void
+$mutations
   executeExtension(executeExtensionInput: ExecuteExtensionInput!): TaskData!
   cancelTask(cancelTaskInput: CancelTaskInput!): TaskData!
 }
 type Query {
-  getCurrentUserInfo: UserInfo!
-  experiments(offset: Int!, limit: Int!, filters: ExperimentFiltersInput = null): Experiments!
-  experiment(experimentIdentifier: ExperimentIdentifierInput!): ExperimentData
-  tags(limit: Int = null, offset: Int = null, filters: TagsFilters = null): Tags!
-  extensions: [ExtensionInfo!]!
+$queries
   task(taskId: UUID!): TaskData
   tasks(offset: Int!, limit: Int!, filters: TasksFilterInput = null): Tasks!
 }
 """
 )
+TASKS_SDL = Template(TASKS_SDL).substitute(mutations=COMMON_MUTATIONS.strip("\n"), queries=COMMON_QUERIES.strip("\n"))
 
 SCOPES = ["experiment::view::own", "experiment::view::all", "experiment::create::own", "experiment::edit::own", "experiment::edit::all",
           "experiment::delete::own", "experiment::delete::all", "job::view::own", "job::view::all", "job::create", "job::cancel::own", "job::cancel::all"]  # fmt: skip
