@@ -10,7 +10,7 @@ from airflow_provider.common.errors import ApiError, ConfigError
 from airflow_provider.common.flow import Call, Flow, endpoint
 from airflow_provider.common.hook import AsyncPlatformHook, SessionAuth, SyncPlatformHook, base_url, common_target_options
 from airflow_provider.common.transport import Target
-from airflow_provider.paddleflow import api
+from airflow_provider.paddleflow import api, api_admin, api_storage
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
@@ -92,6 +92,48 @@ class PaddleflowCalls:
     show_schedule = endpoint(api.show_schedule)
     stop_schedule = endpoint(api.stop_schedule)
     delete_schedule = endpoint(api.delete_schedule)
+
+    # administration (mostly root-only on a real server)
+    add_user = endpoint(api_admin.add_user)
+    list_user = endpoint(api_admin.list_user)
+    update_password = endpoint(api_admin.update_password)
+    del_user = endpoint(api_admin.del_user)
+    create_queue = endpoint(api_admin.create_queue)
+    list_queue = endpoint(api_admin.list_queue)
+    show_queue = endpoint(api_admin.show_queue)
+    update_queue = endpoint(api_admin.update_queue)
+    stop_queue = endpoint(api_admin.stop_queue)
+    del_queue = endpoint(api_admin.del_queue)
+    grant_queue = endpoint(api_admin.grant_queue)
+    ungrant_queue = endpoint(api_admin.ungrant_queue)
+    show_queue_grant = endpoint(api_admin.show_queue_grant)
+    add_flavour = endpoint(api_admin.add_flavour)
+    list_flavour = endpoint(api_admin.list_flavour)
+    show_flavour = endpoint(api_admin.show_flavour)
+    update_flavour = endpoint(api_admin.update_flavour)
+    del_flavour = endpoint(api_admin.del_flavour)
+    create_cluster = endpoint(api_admin.create_cluster)
+    list_cluster = endpoint(api_admin.list_cluster)
+    show_cluster = endpoint(api_admin.show_cluster)
+    update_cluster = endpoint(api_admin.update_cluster)
+    delete_cluster = endpoint(api_admin.delete_cluster)
+    list_cluster_resource = endpoint(api_admin.list_cluster_resource)
+    get_statistics = endpoint(api_admin.get_statistics)
+    get_statistics_detail = endpoint(api_admin.get_statistics_detail)
+    # storage and tracking
+    add_fs = endpoint(api_storage.add_fs)
+    list_fs = endpoint(api_storage.list_fs)
+    show_fs = endpoint(api_storage.show_fs)
+    delete_fs = endpoint(api_storage.delete_fs)
+    mount = endpoint(api_storage.mount)
+    add_link = endpoint(api_storage.add_link)
+    list_link = endpoint(api_storage.list_link)
+    show_link = endpoint(api_storage.show_link)
+    delete_link = endpoint(api_storage.delete_link)
+    list_cache = endpoint(api_storage.list_cache)
+    show_cache = endpoint(api_storage.show_cache)
+    delete_cache = endpoint(api_storage.delete_cache)
+    list_artifact = endpoint(api_storage.list_artifact)
 
     @classmethod
     def build_target(cls, conn: Connection) -> Target:

@@ -211,6 +211,7 @@ class PaddleFlowState:
         self.schedules: dict[str, PFSchedule] = {}
         self.clock_offset = 0.0
         self._seq = {"run": 0, "ppl": 0, "schedule": 0}
+        self.admin: AdminStore | None = None
 
     def now(self) -> float:
         return time.time() + self.clock_offset
@@ -246,6 +247,8 @@ class PaddleFlowState:
     def create_run(self, doc: dict[str, Any], text: str, user: str, source: str, params: dict[str, Any], **extra: Any) -> PFRun:
         run = PFRun(self.next_id("run"), doc["name"], text, doc, user, source, time.time(), self.run_duration, self.pending_after, params, **extra)
         self.runs[run.run_id] = run
+        if self.admin is not None:
+            record_tracking(self.admin, run)
         return run
 
     def pipeline(self, ppl_id: str) -> dict[str, Any]:
@@ -680,6 +683,9 @@ def create_app(demo: bool = False, **knobs: Any) -> Emulator:
         response.headers.setdefault("x-pf-request-id", request.headers.get("x-pf-request-id") or str(uuid.uuid4()))
         return response
 
+    store = AdminStore()
+    state.admin = store
+    app.include_router(admin_router(state, store))  # /cluster/resource must win over /cluster/{name}: routes match in order
     app.include_router(router(state))
     faults = Faults()
     return Emulator(app=FaultInjector(app, faults), state=state, faults=faults)
@@ -687,3 +693,437 @@ def create_app(demo: bool = False, **knobs: Any) -> Emulator:
 
 def connection(url: str, login: str = ROOT_USER, password: str = ROOT_PASSWORD) -> dict[str, Any]:
     return {"conn_type": "paddleflow", "host": url, "login": login, "password": password}
+
+
+# --- administration, storage and tracking ---------------------------------------------------------
+USER_NAME = re.compile(r"^[A-Za-z0-9]{4,16}$")
+QUEUE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,8}[a-z0-9]$")
+FS_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,63}$")
+FS_SCHEMES = {"hdfs", "local", "s3", "sftp", "mock", "cfs", "glusterfs", "bos", "afs"}
+
+
+@dataclass
+class AdminStore:
+    """Users, queues, grants, flavours, clusters, filesystems, links, run caches and artifacts."""
+
+    queues: dict[str, dict[str, Any]] = field(default_factory=dict)
+    grants: list[dict[str, Any]] = field(default_factory=list)
+    flavours: dict[str, dict[str, Any]] = field(default_factory=dict)
+    clusters: dict[str, dict[str, Any]] = field(default_factory=dict)
+    fs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    links: list[dict[str, Any]] = field(default_factory=list)
+    caches: dict[str, dict[str, Any]] = field(default_factory=dict)
+    artifacts: list[dict[str, Any]] = field(default_factory=list)
+    cache_seq: int = 0
+
+
+def _resources_out(res: dict[str, Any] | None) -> dict[str, Any]:
+    res = res or {}
+    return {
+        "cpu": res.get("cpu", "0"),
+        "memory": res.get("mem", res.get("memory", "0")),
+        **({"scalarResources": res["scalarResources"]} if res.get("scalarresources") or res.get("scalarResources") else {}),
+    }
+
+
+def admin_router(state: PaddleFlowState, store: AdminStore) -> APIRouter:
+    api = APIRouter(prefix=PREFIX)
+
+    async def body(request: Request) -> dict[str, Any]:
+        raw = await request.body()
+        try:
+            data = __import__("json").loads(raw or b"{}")
+        except ValueError:
+            raise PFError(400, "MalformedJSON", "request body is not valid JSON") from None
+        return data if isinstance(data, dict) else {}
+
+    def root(request: Request) -> str:
+        user = state.user(request)
+        if user != ROOT_USER:
+            raise PFError(403, "OnlyRootAllowed", "only root is allowed to do this")
+        return user
+
+    # users
+    @api.post("/user")
+    async def add_user(request: Request) -> Any:
+        root(request)
+        b = await body(request)
+        name, password = str(b.get("username", "")), str(b.get("password", ""))
+        if not USER_NAME.match(name):
+            raise PFError(400, "InvalidNamePattern", f"username[{name}] is invalid: must match {USER_NAME.pattern}")
+        if len(password) < 6 or not re.search(r"\d", password) or not re.search(r"[a-z]", password):
+            raise PFError(400, "InvalidArguments", "password must be at least 6 characters with a digit and a lowercase letter")
+        if name in state.users:
+            raise PFError(403, "UserNameDuplicated", f"user[{name}] already exists")
+        state.users[name] = password
+        return {"username": name}
+
+    @api.get("/user")
+    def list_users(request: Request) -> Any:
+        state.user(request)
+        items = [{"createTime": dt.datetime.now(dt.UTC).isoformat(), "name": n} for n in state.users]
+        return _page(items, "userList", request)
+
+    @api.put("/user/{name}")
+    async def update_password(name: str, request: Request) -> Any:
+        user = state.user(request)
+        if user not in (ROOT_USER, name):
+            raise PFError(403, "AccessDenied", "only root or the user may change a password")
+        if name not in state.users:
+            raise PFError(400, "UserNotExist", "User not exist")
+        state.users[name] = str((await body(request)).get("password", ""))
+        for token in [t for t, u in state.tokens.items() if u == name]:
+            del state.tokens[token]  # a password change revokes the user's tokens
+        return Response(status_code=200)
+
+    @api.delete("/user/{name}")
+    def del_user(name: str, request: Request) -> Any:
+        root(request)
+        if name not in state.users or name == ROOT_USER:
+            raise PFError(400, "UserNotExist", "User not exist")
+        del state.users[name]
+        return Response(status_code=200)
+
+    # queues and grants
+    @api.post("/queue")
+    async def create_queue(request: Request) -> Any:
+        root(request)
+        b = await body(request)
+        name = str(b.get("name", ""))
+        if not QUEUE_NAME.match(name):
+            raise PFError(400, "InvalidNamePattern", f"queue name[{name}] is invalid: must match {QUEUE_NAME.pattern}")
+        if name in store.queues:
+            raise PFError(403, "QueueNameDuplicated", f"queue[{name}] already exists")
+        if b.get("clusterName") not in store.clusters:
+            raise PFError(400, "InvalidArguments", f"cluster[{b.get('clusterName')}] not found")
+        now = local(time.time())
+        store.queues[name] = {"name": name, "namespace": b.get("namespace", "default"), "clusterName": b["clusterName"], "quotaType": b.get("quotaType") or "elasticQuota",
+                              "maxResources": _resources_out(b.get("maxResources")), "minResources": _resources_out(b.get("minResources")),
+                              "location": b.get("location") or {}, "schedulingPolicy": b.get("schedulingPolicy") or [], "status": "open", "createTime": now, "updateTime": now}  # fmt: skip
+        return {"name": name}
+
+    def queue(name: str) -> dict[str, Any]:
+        if name not in store.queues:
+            raise PFError(404, "RecordNotFound", f"queue[{name}] not found")
+        return store.queues[name]
+
+    @api.get("/queue")
+    def list_queues(request: Request, name: str | None = None) -> Any:
+        state.user(request)
+        return _page([q for q in store.queues.values() if name is None or q["name"] == name], "queueList", request)
+
+    @api.get("/queue/{name}")
+    def show_queue(name: str, request: Request) -> Any:
+        state.user(request)
+        q = queue(name)
+        return {**q, "usedResources": {"cpu": "0", "memory": "0"}, "idleResources": q["maxResources"]}
+
+    @api.put("/queue/{name}")
+    async def update_queue(name: str, request: Request, action: str = "") -> Any:
+        root(request)
+        q = queue(name)
+        if action == "close":
+            q["status"] = "closed"
+            return Response(status_code=200)
+        b = await body(request)
+        for key in ("maxResources", "minResources"):
+            if key in b:
+                q[key] = _resources_out(b[key])
+        for key in ("schedulingPolicy", "location"):
+            if key in b:
+                q[key] = b[key]
+        q["updateTime"] = local(time.time())
+        return q
+
+    @api.delete("/queue/{name}")
+    def del_queue(name: str, request: Request) -> Any:
+        root(request)
+        queue(name)
+        del store.queues[name]
+        return Response(status_code=200)
+
+    @api.post("/grant")
+    async def grant(request: Request) -> Any:
+        root(request)
+        b = await body(request)
+        if b.get("resourceType") != "queue":
+            raise PFError(400, "InvalidArguments", "resourceType must be queue")
+        queue(str(b.get("resourceID")))
+        if b.get("username") not in state.users:
+            raise PFError(400, "UserNotExist", "User not exist")
+        now = local(time.time())
+        g = {
+            "grantID": f"grant-{uuid.uuid4().hex[:8]}",
+            "userName": b["username"],
+            "resourceType": "queue",
+            "resourceID": b["resourceID"],
+            "createTime": now,
+            "updateTime": now,
+        }
+        store.grants.append(g)
+        return {"grantID": g["grantID"]}
+
+    @api.delete("/grant")
+    def ungrant(request: Request, username: str = "", resourceType: str = "", resourceID: str = "") -> Any:
+        root(request)
+        before = len(store.grants)
+        store.grants[:] = [g for g in store.grants if not (g["userName"] == username and g["resourceID"] == resourceID and g["resourceType"] == resourceType)]
+        if len(store.grants) == before:
+            raise PFError(404, "RecordNotFound", f"grant of {resourceType}[{resourceID}] to user[{username}] not found")
+        return Response(status_code=200)
+
+    @api.get("/grant")
+    def list_grants(request: Request, username: str | None = None) -> Any:
+        state.user(request)
+        return _page([g for g in store.grants if username is None or g["userName"] == username], "grantList", request)
+
+    # flavours
+    @api.post("/flavour")
+    async def add_flavour(request: Request) -> Any:
+        root(request)
+        b = await body(request)
+        name = str(b.get("name", ""))
+        if not name or name in store.flavours:
+            raise PFError(400, "DuplicatedName" if name else "RequiredFieldEmpty", f"flavour[{name}] is duplicated or empty")
+        now = local(time.time())
+        store.flavours[name] = {"id": f"flavour-{len(store.flavours) + 1:06d}", "name": name, "cpu": b.get("cpu"), "mem": b.get("mem"),
+                                "scalarResources": b.get("scalarResources") or {}, "clusterName": b.get("clusterName", ""), "createTime": now, "updateTime": now}  # fmt: skip
+        return {"name": name}
+
+    def flavour(name: str) -> dict[str, Any]:
+        if name not in store.flavours:
+            raise PFError(404, "FlavourNotFound", f"flavour[{name}] not found")
+        return store.flavours[name]
+
+    @api.get("/flavour")
+    def list_flavours(request: Request, clusterName: str | None = None, name: str | None = None) -> Any:
+        state.user(request)
+        items = [f for f in store.flavours.values() if (clusterName is None or f["clusterName"] == clusterName) and (name is None or f["name"] == name)]
+        return _page(items, "flavourList", request)
+
+    @api.get("/flavour/{name}")
+    def show_flavour(name: str, request: Request) -> Any:
+        state.user(request)
+        return flavour(name)
+
+    @api.put("/flavour/{name}")
+    async def update_flavour(name: str, request: Request) -> Any:
+        root(request)
+        f = flavour(name)
+        f.update({k: v for k, v in (await body(request)).items() if k in ("cpu", "mem", "scalarResources", "clusterName")})
+        return f
+
+    @api.delete("/flavour/{name}")
+    def del_flavour(name: str, request: Request) -> Any:
+        root(request)
+        flavour(name)
+        del store.flavours[name]
+        return Response(status_code=200)
+
+    # clusters
+    @api.get("/cluster/resource")
+    def cluster_resource(request: Request, clusterNames: str = "") -> Any:
+        state.user(request)
+        names = [n for n in clusterNames.split(",") if n] or list(store.clusters)
+        return {
+            n: {"clusterInfo": {"cpu": "64", "memory": "256Gi"}, "nodeList": [{"nodeName": f"{n}-node-1", "cpu": "64", "memory": "256Gi"}]}
+            for n in names
+            if n in store.clusters
+        }
+
+    @api.post("/cluster")
+    async def create_cluster(request: Request) -> Any:
+        root(request)
+        b = await body(request)
+        name = str(b.get("clusterName", ""))
+        if not name or name in store.clusters:
+            raise PFError(400, "DuplicatedName" if name else "RequiredFieldEmpty", f"cluster[{name}] is duplicated or empty")
+        if b.get("clusterType") not in ("Kubernetes", "Local", "K3S"):
+            raise PFError(400, "InvalidArguments", f"clusterType[{b.get('clusterType')}] is invalid")
+        now = local(time.time())
+        store.clusters[name] = {"id": f"cluster-{secrets.token_hex(4)}", "clusterName": name, "description": b.get("description", ""), "endpoint": b.get("endpoint", ""),
+                                "source": b.get("source", "OnPremise"), "clusterType": b["clusterType"], "version": b.get("version", ""), "status": b.get("status", "online"),
+                                "credential": b.get("credential", ""), "setting": b.get("setting", ""), "namespaceList": b.get("namespaceList") or [],
+                                "createTime": now, "updateTime": now}  # fmt: skip
+        return store.clusters[name]
+
+    def cluster(name: str) -> dict[str, Any]:
+        if name not in store.clusters:
+            raise PFError(404, "RecordNotFound", f"cluster[{name}] not found")
+        return store.clusters[name]
+
+    @api.get("/cluster")
+    def list_clusters(request: Request, clusterNames: str = "", clusterStatus: str = "") -> Any:
+        state.user(request)
+        names = {n for n in clusterNames.split(",") if n}
+        items = [c for c in store.clusters.values() if (not names or c["clusterName"] in names) and (not clusterStatus or c["status"] == clusterStatus)]
+        return _page(items, "clusterList", request)
+
+    @api.get("/cluster/{name}")
+    def show_cluster(name: str, request: Request) -> Any:
+        state.user(request)
+        return cluster(name)
+
+    @api.put("/cluster/{name}")
+    async def update_cluster(name: str, request: Request) -> Any:
+        root(request)
+        c = cluster(name)
+        c.update({k: v for k, v in (await body(request)).items() if k in c and k not in ("id", "clusterName", "createTime")})
+        c["updateTime"] = local(time.time())
+        return c
+
+    @api.delete("/cluster/{name}")
+    def delete_cluster(name: str, request: Request) -> Any:
+        root(request)
+        cluster(name)
+        del store.clusters[name]
+        return Response(status_code=200)
+
+    # statistics
+    def job_known(job_id: str) -> None:
+        now = time.time()
+        for run in state.runs.values():
+            for views in run.job_views(now, state.stop_after).values():
+                if views[0]["jobID"] == job_id:
+                    return
+        raise PFError(404, "JobNotFound", f"job[{job_id}] not found")
+
+    @api.get("/statistics/job/{job_id}")
+    def statistics(job_id: str, request: Request) -> Any:
+        state.user(request)
+        job_known(job_id)
+        return {
+            "metricsInfo": {"cpu_usage_rate": "35.20%", "memory_usage_rate": "12.50%", "memory_usage": "1048576.00(Bytes)", "net_receive_bytes": "2048.00(B/s)"}
+        }
+
+    @api.get("/statistics/jobDetail/{job_id}")
+    def statistics_detail(job_id: str, request: Request, start: int | None = None, end: int | None = None, step: int = 60) -> Any:
+        state.user(request)
+        job_known(job_id)
+        end = end or int(time.time())
+        start = start if start is not None else end - 600
+        if start > end or step <= 0:
+            raise PFError(400, "InvalidArguments", "start must be before end and step positive")
+        values = [[t, "0.35"] for t in range(start, end + 1, step)][:200]
+        return {"result": [{"taskName": f"{job_id}-task", "taskInfo": [{"metric": "cpu_usage_rate", "values": values}]}], "truncated": False}
+
+    # filesystems and links
+    @api.post("/fs")
+    async def add_fs(request: Request) -> Any:
+        user = state.user(request)
+        b = await body(request)
+        name, url = str(b.get("name", "")), str(b.get("url", ""))
+        owner = b.get("username") or user
+        if not FS_NAME.match(name):
+            raise PFError(400, "InvalidNamePattern", f"fs name[{name}] is invalid")
+        if url.split("://", 1)[0] not in FS_SCHEMES:
+            raise PFError(400, "InvalidArguments", f"fs url[{url}] has an unsupported scheme")
+        fs_id = f"fs-{owner}-{name}"
+        if fs_id in store.fs:
+            raise PFError(400, "DuplicatedName", f"fs[{name}] already exists")
+        scheme, _, rest = url.partition("://")
+        store.fs[fs_id] = {"id": fs_id, "name": name, "serverAddress": rest.split("/", 1)[0], "type": scheme, "subPath": "/" + rest.split("/", 1)[1] if "/" in rest else "/",
+                           "username": owner, "properties": b.get("properties") or {}, "independentMountProcess": False}  # fmt: skip
+        return JSONResponse({"fsName": name, "fsID": fs_id}, status_code=201)
+
+    def fs_of(name: str, user: str, username: str | None) -> dict[str, Any]:
+        fs_id = f"fs-{username or user}-{name}"
+        if fs_id not in store.fs:
+            raise PFError(404, "FileSystemNotExist", f"fs[{name}] not exist")
+        return store.fs[fs_id]
+
+    def fs_page(items: list[Any], key: str, request: Request) -> dict[str, Any]:
+        paged = _page(items, key, request)
+        return {
+            "marker": request.query_params.get("marker", ""),
+            "truncated": paged["isTruncated"],
+            "nextMarker": paged.get("nextMarker", ""),
+            key: paged[key] or None,
+        }
+
+    @api.get("/fs")
+    def list_fs(request: Request, username: str | None = None) -> Any:
+        user = state.user(request)
+        return fs_page([f for f in store.fs.values() if f["username"] == (username or user)], "fsList", request)
+
+    @api.get("/fs/{name}")
+    def show_fs(name: str, request: Request, username: str | None = None) -> Any:
+        return fs_of(name, state.user(request), username)
+
+    @api.delete("/fs/{name}")
+    def delete_fs(name: str, request: Request, username: str | None = None) -> Any:
+        fs = fs_of(name, state.user(request), username)
+        del store.fs[fs["id"]]
+        store.links[:] = [link for link in store.links if link["fsName"] != name]
+        return Response(status_code=200)
+
+    @api.post("/link")
+    async def add_link(request: Request) -> Any:
+        user = state.user(request)
+        b = await body(request)
+        fs = fs_of(str(b.get("fsName", "")), user, b.get("username"))
+        path = str(b.get("fsPath", ""))
+        if not path.startswith("/"):
+            raise PFError(400, "InvalidArguments", f"fsPath[{path}] must be absolute")
+        url = str(b.get("url", ""))
+        store.links.append({"fsName": fs["name"], "fsPath": path, "serverAddress": url.partition("://")[2].split("/", 1)[0], "type": url.partition("://")[0],
+                            "username": fs["username"], "subPath": "/", "properties": b.get("properties") or {}})  # fmt: skip
+        return Response(status_code=201)
+
+    @api.get("/link/{fs_name}")
+    def list_links(fs_name: str, request: Request, username: str | None = None, fsPath: str | None = None) -> Any:
+        fs_of(fs_name, state.user(request), username)
+        items = [link for link in store.links if link["fsName"] == fs_name and (fsPath is None or link["fsPath"] == fsPath)]
+        return fs_page(items, "linkList", request)
+
+    @api.delete("/link/{fs_name}")
+    def delete_link(fs_name: str, request: Request, fsPath: str = "", username: str | None = None) -> Any:
+        fs_of(fs_name, state.user(request), username)
+        before = len(store.links)
+        store.links[:] = [link for link in store.links if not (link["fsName"] == fs_name and link["fsPath"] == fsPath)]
+        if len(store.links) == before:
+            raise PFError(404, "PathNotFound", f"link[{fsPath}] of fs[{fs_name}] not found")
+        return Response(status_code=200)
+
+    # run caches and artifacts
+    @api.get("/runCache")
+    def list_cache(request: Request) -> Any:
+        state.user(request)
+        runs = _csv(request, "runFilter")
+        return _page([c for c in store.caches.values() if not runs or c["runID"] in runs], "runCacheList", request)
+
+    @api.get("/runCache/{cache_id}")
+    def show_cache(cache_id: str, request: Request) -> Any:
+        state.user(request)
+        if cache_id not in store.caches:
+            raise PFError(404, "RunCacheNotFound", f"resouceType[runCache] with ID[{cache_id}] not found")
+        return store.caches[cache_id]
+
+    @api.delete("/runCache/{cache_id}")
+    def delete_cache(cache_id: str, request: Request) -> Any:
+        show_cache(cache_id, request)
+        del store.caches[cache_id]
+        return Response(status_code=200)
+
+    @api.get("/artifact")
+    def list_artifact(request: Request) -> Any:
+        state.user(request)
+        runs, types = _csv(request, "runFilter"), _csv(request, "typeFilter")
+        items = [a for a in store.artifacts if (not runs or a["runID"] in runs) and (not types or a["type"] in types)]
+        return _page(items, "artifactEventList", request)
+
+    return api
+
+
+def record_tracking(store: AdminStore, run: PFRun) -> None:
+    """What a real run with cache and artifacts leaves behind: one cache entry and output artifacts per step."""
+    now = local(time.time())
+    for step_name, _ in run.steps():
+        job_id = f"job-{run.run_id}-{step_name}-{run.job_suffix}"
+        store.cache_seq += 1
+        cache_id = f"cch-{store.cache_seq:06d}"
+        store.caches[cache_id] = {"cacheID": cache_id, "firstFp": secrets.token_hex(8), "secondFp": secrets.token_hex(8), "runID": run.run_id, "source": run.source,
+                                  "jobID": job_id, "fsname": run.fs_name, "username": run.username, "expiredTime": "-1", "strategy": "conservative", "custom": {},
+                                  "createTime": now, "updateTime": now}  # fmt: skip
+        store.artifacts.append({"runID": run.run_id, "fsname": run.fs_name, "username": run.username, "artifactPath": f"./.pipeline/{run.run_id}/{step_name}/out",
+                                "step": step_name, "jobID": job_id, "type": "output", "artifactName": "out", "meta": "", "createTime": now, "updateTime": now})  # fmt: skip
