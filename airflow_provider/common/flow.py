@@ -40,6 +40,8 @@ class Call:
     read_timeout: float | None = None
     #: skip the connection's auth (login calls)
     anonymous: bool = False
+    #: error statuses that are this endpoint's definite answer, never retried (DSS reports a failed future with a 500)
+    final_statuses: frozenset[int] = frozenset()
 
     @property
     def is_idempotent(self) -> bool:

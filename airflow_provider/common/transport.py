@@ -224,6 +224,8 @@ class Attempts:
         try:
             return True, interpret(self.target, self.call, self.req, status, headers, body, self.parse_error)
         except ApiError as err:
+            if err.status in self.call.final_statuses:
+                raise
             delay = self.target.policy.delay_for_status(
                 err.status, idempotent=self.call.is_idempotent, attempt=self.attempt, slept=self.slept, retry_after=err.retry_after
             )

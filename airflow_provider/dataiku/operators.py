@@ -126,3 +126,23 @@ class DataikuAbortScenarioOperator(BaseOperator):
         hook.abort_scenario(self.project_key, self.scenario_id)
         self.log.info("aborted scenario %s.%s run %s", self.project_key, self.scenario_id, current.run_id)
         return {"aborted": True, "run_id": current.run_id}
+
+
+# the code-studio operators live in their own module; importable from here too
+from airflow_provider.dataiku.codestudio_operators import (  # noqa: E402
+    DataikuBuildCodeStudioTemplateOperator,
+    DataikuCheckCodeStudioConflictsOperator,
+    DataikuStartCodeStudioOperator,
+    DataikuStopCodeStudioOperator,
+    DataikuSyncCodeStudioZoneOperator,
+)
+
+__all__ = [
+    "DataikuAbortScenarioOperator",
+    "DataikuBuildCodeStudioTemplateOperator",
+    "DataikuCheckCodeStudioConflictsOperator",
+    "DataikuRunScenarioOperator",
+    "DataikuStartCodeStudioOperator",
+    "DataikuStopCodeStudioOperator",
+    "DataikuSyncCodeStudioZoneOperator",
+]

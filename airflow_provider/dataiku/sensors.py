@@ -69,3 +69,8 @@ class DataikuScenarioRunSensor(RemoteJobSensor):
         dag_run = context.get("dag_run")
         began = getattr(dag_run, "start_date", None) or getattr(dag_run, "run_after", None)
         return bool(began) and start_ms / 1000 >= began.timestamp()
+
+
+from airflow_provider.dataiku.codestudio_sensors import DataikuCodeStudioStateSensor  # noqa: E402
+
+__all__ = ["DataikuCodeStudioStateSensor", "DataikuScenarioRunSensor"]

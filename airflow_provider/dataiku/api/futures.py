@@ -15,7 +15,7 @@ class FutureAborted(ProviderError):
 
 
 def get_future(job_id: str, peek: bool = False) -> Flow[FutureState]:
-    data = yield Call("GET", f"/futures/{q(job_id)}", params={"peek": peek})
+    data = yield Call("GET", f"/futures/{q(job_id)}", params={"peek": peek}, final_statuses=frozenset({500}))
     return FutureState.model_validate(data or {})
 
 
