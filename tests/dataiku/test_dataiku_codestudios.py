@@ -203,3 +203,13 @@ def test_failing_template_build_fails_with_the_build_error(dss_state: Any, capfd
     out = capfd.readouterr().out
     assert states == {"build": "failed", "unknown": "failed"}
     assert "no matching distribution for torch==9.9" in out and "Code studio template not found: nope" in out
+
+
+@pytest.mark.usefixtures("airflow_db")
+def test_example_dag_succeeds(example_dags: dict, dss: Any) -> None:
+    dag_run = example_dags["dataiku_code_studio"].test()
+    outcomes = task_outcomes(dag_run)
+    assert dag_run.state == "success", outcomes
+    assert outcomes["build_template"]["result"]["waited"] == "deferred" and outcomes["start_studio"]["result"]["code_studio_state"] == "RUNNING"
+    assert outcomes["pull_recipes"]["result"]["direction"] == "pull" and outcomes["stop_studio"]["result"]["waited"] == "deferred"
+    assert dss[0].state.code_studios.studios[("DEMO", "k3Xw9ZqR")].state == "STOPPED"
