@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from airflow_provider.example_dags import DAGS_FOLDER
 from airflow_provider.testing import airflow_env
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -18,7 +19,7 @@ if not os.environ.get("AIRFLOW_PROVIDER_TEST_HOME"):
     _home = tempfile.mkdtemp(prefix="airflow-provider-tests-")
     atexit.register(shutil.rmtree, _home, ignore_errors=True)
     os.environ["AIRFLOW_PROVIDER_TEST_HOME"] = _home
-    airflow_env.configure(_home, ROOT / "example_dags")
+    airflow_env.configure(_home, DAGS_FOLDER)
 
 import pytest  # noqa: E402
 
@@ -32,7 +33,7 @@ def airflow_db() -> None:
 
 @pytest.fixture(scope="session")
 def example_dags(airflow_db: None) -> dict:
-    return airflow_env.load_dags(ROOT / "example_dags")
+    return airflow_env.load_dags(DAGS_FOLDER)
 
 
 def serve_emulator(platform: str, conn_id: str, **knobs: Any) -> Iterator[tuple[Any, Any]]:

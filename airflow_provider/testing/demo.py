@@ -12,11 +12,9 @@ import os
 import sys
 import tempfile
 import time
-from pathlib import Path
 
+from airflow_provider.example_dags import DAGS_FOLDER
 from airflow_provider.testing import airflow_env, available, emulator_module
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def _short(result: object, limit: int = 160) -> str:
@@ -26,7 +24,7 @@ def _short(result: object, limit: int = 160) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--dags-folder", default=str(ROOT / "example_dags"))
+    parser.add_argument("--dags-folder", default=str(DAGS_FOLDER))
     parser.add_argument("--only", nargs="*", help="DAG ids to run (default: all)")
     parser.add_argument("--verbose", action="store_true", help="show Airflow's own task logs")
     args = parser.parse_args(argv)
