@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Awaitable, Callable, Generator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import Any, Generic, Literal, ParamSpec, Protocol, TypeVar, overload
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 Expect = Literal["json", "text", "bytes", "none", "reply"]
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
@@ -100,19 +101,56 @@ def call(c: Call, parse: Callable[[Any], T] | None = None) -> Flow[Any]:
     return parse(data) if parse is not None else data
 
 
-def endpoint(flow_fn: Callable[..., Flow[Any]]) -> Callable[..., Any]:
-    """Turn a flow function into a hook method.
+class Driver(Protocol):
+    """A sync hook: runs a flow to its result."""
 
-    The method returns the result on a sync hook and an awaitable on an async hook,
-    because each hook's ``drive`` decides how to execute the flow.
+    def drive(self, flow: Flow[T]) -> T: ...
+
+
+class AsyncDriver(Protocol):
+    """An async hook: runs a flow in the event loop."""
+
+    def drive(self, flow: Flow[T]) -> Awaitable[T]: ...
+
+
+class endpoint(Generic[P, T]):
+    """A flow function as a hook method, with its real signature on both faces.
+
+    On a sync hook (``drive`` returns ``T``) the method returns ``T``; on an async hook (``drive``
+    returns an awaitable) it returns ``Awaitable[T]``. The type checker picks the face from the
+    instance type (``__get__`` overloads), so one description serves both hooks without erasing
+    the parameters; the flow's docstring is the method's.
     """
 
-    @functools.wraps(flow_fn)
-    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
-        return self.drive(flow_fn(*args, **kwargs))
+    def __init__(self, flow_fn: Callable[P, Flow[T]]) -> None:
+        self.__flow__ = flow_fn
+        self.__doc__ = flow_fn.__doc__
+        self.__wrapped__ = flow_fn
+        self.__name__ = flow_fn.__name__
 
-    method.__flow__ = flow_fn  # type: ignore[attr-defined]
-    return method
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.__name__ = name
+
+    def __call__(self, hook: Any, *args: Any, **kwargs: Any) -> Any:
+        """Called through the class (``DataikuHook.get_scenario_run(hook, ...)``), like a plain method."""
+        return hook.drive(self.__flow__(*args, **kwargs))
+
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> endpoint[P, T]: ...
+    @overload
+    def __get__(self, obj: AsyncDriver, owner: type | None = None) -> Callable[P, Awaitable[T]]: ...
+    @overload
+    def __get__(self, obj: Driver, owner: type | None = None) -> Callable[P, T]: ...
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        flow_fn = self.__flow__
+
+        @functools.wraps(flow_fn)
+        def method(*args: Any, **kwargs: Any) -> Any:
+            return obj.drive(flow_fn(*args, **kwargs))
+
+        return method
 
 
 @dataclass

@@ -17,7 +17,7 @@ import asyncio
 import time
 import weakref
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
 from airflow.sdk import BaseHook
@@ -36,6 +36,8 @@ from airflow_provider.common.transport import (
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
+
+T = TypeVar("T")
 
 _TRUE = {"1", "true", "yes", "on"}
 _SHARED_BY_LOOP: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, SharedValues] = weakref.WeakKeyDictionary()
@@ -186,7 +188,7 @@ class SyncPlatformHook(_PlatformHookMixin, BaseHook):
             self._transport = SyncTransport(target, type(self).parse_error)
         return self._transport
 
-    def drive(self, flow: Flow[Any]) -> Any:
+    def drive(self, flow: Flow[T]) -> T:
         return run_sync(flow, self._execute, time.sleep, time.time)
 
     def _execute(self, call: Call) -> Any:
@@ -241,7 +243,7 @@ class AsyncPlatformHook(_PlatformHookMixin):
             self._transport = AsyncTransport(target, type(self).parse_error, pool_key=(self.conn_id, target.base_url, target.verify))
         return self._transport
 
-    async def drive(self, flow: Flow[Any]) -> Any:
+    async def drive(self, flow: Flow[T]) -> T:
         return await run_async(flow, self._execute, asyncio.sleep, time.time, self._shared)
 
     async def _shared(self, step: Shared, compute: Callable[[], Any]) -> Any:
