@@ -54,7 +54,15 @@ class ApiError(ProviderError):
         self.url = url
         self.details = details
         self.retry_after = retry_after
+        #: how many times the transport resent the request before this answer (0: sent once)
+        self.resent = 0
         super().__init__(self._render())
+
+    def after_resends(self, resent: int) -> ApiError:
+        """Record how often the request was resent, so the message says so truthfully."""
+        self.resent = resent
+        self.args = (self._render(),)
+        return self
 
     def _render(self) -> str:
         parts = [f"{self.method} {self.url} -> HTTP {self.status}".strip()]
@@ -63,6 +71,8 @@ class ApiError(ProviderError):
         parts.append(self.platform_message or "(no message)")
         if self.request_id:
             parts.append(f"(request id {self.request_id})")
+        if self.resent:
+            parts.append(f"(resent {self.resent} time{'s' if self.resent > 1 else ''})")
         return " ".join(parts)
 
 
@@ -84,6 +94,37 @@ class RateLimitedError(ApiError):
 
 class ServerError(ApiError):
     """5xx after the retry budget was spent."""
+
+
+class SubmitOutcomeUnknown(ProviderError):
+    """A request that is not safe to resend (it starts remote work) was sent, and no definite answer
+    came back: a 500/502/503/504, a read timeout, or the connection lost after sending. The platform
+    may have done the work, so the transport did not resend it; the operator looks for the run by its
+    identity tag before it would ever submit again.
+
+    Keeps the call, the HTTP status (None when there was no answer) and the request id.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        method: str,
+        url: str,
+        status: int | None = None,
+        request_id: str | None = None,
+        reason: str = "",
+        call: Any = None,
+        cause: ApiError | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.method = method
+        self.url = url
+        self.status = status
+        self.request_id = request_id
+        self.reason = reason
+        self.call = call
+        self.cause = cause
 
 
 class RemoteJobFailed(ProviderError):

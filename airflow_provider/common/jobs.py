@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow_provider.common.errors import ApiError, AuthError, BadRequestError, NotFoundError, TransportError
+from airflow_provider.common.errors import ApiError, AuthError, BadRequestError, NotFoundError, SubmitOutcomeUnknown, TransportError
 from airflow_provider.common.flow import Flow, Now, Sleep
 
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ class RemoteJob:
 
 
 #: errors worth waiting through: the run is fine, the path to it hiccuped
-TRANSIENT = (TransportError,)
+TRANSIENT = (TransportError, SubmitOutcomeUnknown)
 
 
 def is_transient(exc: BaseException) -> bool:

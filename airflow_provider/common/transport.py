@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from airflow_provider.common.errors import ApiError, TransportError, api_error_for
+from airflow_provider.common.errors import ApiError, SubmitOutcomeUnknown, TransportError, api_error_for
 from airflow_provider.common.flow import Call, Reply
-from airflow_provider.common.retry import RetryPolicy, parse_retry_after
+from airflow_provider.common.retry import FailureKind, RetryPolicy, parse_retry_after
 
 if TYPE_CHECKING:
     import httpx
@@ -189,13 +189,36 @@ def default_error_parser(status: int, headers: Mapping[str, str], body: bytes) -
     return None, str(data), None, data
 
 
-def _unreachable(target: Target, req: PreparedRequest, reason: str, sent: bool) -> TransportError:
-    hint = (
-        "the request may have reached the server; it was not resent because it is not idempotent"
-        if sent
-        else f"check the host, port and scheme of the {target.platform} connection"
+def _times(n: int) -> str:
+    return "once" if n == 1 else f"{n} times"
+
+
+def _unreachable(target: Target, req: PreparedRequest, reason: str, kind: FailureKind, attempts: int) -> TransportError:
+    resent = f"resent {_times(attempts - 1)}" if attempts > 1 else "not resent"
+    if kind == "connect":
+        hint = f"tried {_times(attempts)}; check the host, port and scheme of the {target.platform} connection"
+    elif kind == "timeout":
+        hint = f"no answer within read_timeout {req.timeout[1]:g} s ({resent}); the server accepted the connection but is silent: check it, or raise read_timeout in the connection extra"
+    else:
+        hint = f"the connection was lost after sending ({resent}); check the server and any proxy in front of it"
+    return TransportError(f"cannot reach {target.platform} at {req.url} ({reason}): {hint}", may_have_reached_server=kind != "connect")
+
+
+def _outcome_unknown(target: Target, call: Call, req: PreparedRequest, reason: str, status: int | None, cause: ApiError | None) -> SubmitOutcomeUnknown:
+    what = f"answered HTTP {status}" if status is not None else reason
+    detail = f": {cause.platform_message}" if cause is not None and cause.platform_message else ""
+    rid = f" (request id {cause.request_id})" if cause is not None and cause.request_id else ""
+    return SubmitOutcomeUnknown(
+        f"{req.method} {req.url} {what}{detail}{rid} after the request was sent: it may have reached the server and "
+        f"done its work, so it was not resent (it is not idempotent); look for the {target.platform} run before starting another",
+        method=req.method,
+        url=req.url,
+        status=status,
+        request_id=cause.request_id if cause is not None else None,
+        reason=reason,
+        call=call,
+        cause=cause,
     )
-    return TransportError(f"cannot reach {target.platform} at {req.url} ({reason}): {hint}", may_have_reached_server=sent)
 
 
 class Attempts:
@@ -206,14 +229,19 @@ class Attempts:
         self.attempt = 0
         self.slept = 0.0
 
-    def failed_to_send(self, exc: Exception, sent: bool) -> float:
-        """Seconds to wait before resending, or raise a clear :class:`TransportError`."""
+    def failed_to_send(self, exc: Exception, kind: FailureKind) -> float:
+        """Seconds to wait before resending, or raise a clear :class:`TransportError` (or
+        :class:`SubmitOutcomeUnknown` when a non-idempotent request may have been carried out)."""
         self.attempt += 1
+        idempotent = self.call.is_idempotent
         delay = self.target.policy.delay_for_transport_error(
-            idempotent=self.call.is_idempotent, may_have_reached_server=sent, attempt=self.attempt, slept=self.slept
+            idempotent=idempotent, may_have_reached_server=kind != "connect", attempt=self.attempt, slept=self.slept, timed_out=kind == "timeout"
         )
         if delay is None:
-            raise _unreachable(self.target, self.req, type(exc).__name__, sent) from None
+            reason = type(exc).__name__
+            if RetryPolicy.outcome_unknown(None, idempotent=idempotent, kind=kind):
+                raise _outcome_unknown(self.target, self.call, self.req, reason, None, None) from None
+            raise _unreachable(self.target, self.req, reason, kind, self.attempt) from None
         log.warning("%s %s failed (%s); retry %d in %.1fs", self.req.method, self.req.url, type(exc).__name__, self.attempt, delay)
         self.slept += delay
         return delay
@@ -226,11 +254,14 @@ class Attempts:
         except ApiError as err:
             if err.status in self.call.final_statuses:
                 raise
+            idempotent = self.call.is_idempotent
             delay = self.target.policy.delay_for_status(
-                err.status, idempotent=self.call.is_idempotent, attempt=self.attempt, slept=self.slept, retry_after=err.retry_after
+                err.status, idempotent=idempotent, attempt=self.attempt, slept=self.slept, retry_after=err.retry_after
             )
             if delay is None:
-                raise
+                if RetryPolicy.outcome_unknown(err.status, idempotent=idempotent):
+                    raise _outcome_unknown(self.target, self.call, self.req, f"HTTP {err.status}", err.status, err) from None
+                raise err.after_resends(self.attempt - 1) from None
             log.warning("%s %s answered %d; retry %d in %.1fs", self.req.method, self.req.url, err.status, self.attempt, delay)
             self.slept += delay
             return False, delay
@@ -258,7 +289,7 @@ class SyncTransport:
             try:
                 resp = self._send(req)
             except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
-                delay = attempts.failed_to_send(exc, _may_have_reached_server_requests(exc))
+                delay = attempts.failed_to_send(exc, _failure_kind_requests(exc))
             else:
                 done, value = attempts.answered(resp.status_code, resp.headers, resp.content)
                 if done:
@@ -280,22 +311,30 @@ class SyncTransport:
         )
 
 
-def _may_have_reached_server_requests(exc: Exception) -> bool:
+def _failure_kind_requests(exc: Exception) -> FailureKind:
     import requests
 
     if isinstance(exc, requests.ConnectTimeout):
-        return False
-    if isinstance(exc, requests.ReadTimeout | requests.exceptions.ChunkedEncodingError):
-        return True
+        return "connect"
+    if isinstance(exc, requests.ReadTimeout):
+        return "timeout"
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return "reset"
     text = repr(exc)
     # NewConnectionError / NameResolutionError: the socket never connected
-    return not ("NewConnectionError" in text or "NameResolutionError" in text or "Connection refused" in text)
+    if "NewConnectionError" in text or "NameResolutionError" in text or "Connection refused" in text:
+        return "connect"
+    return "reset"
 
 
-def _may_have_reached_server_httpx(exc: Exception) -> bool:
+def _failure_kind_httpx(exc: Exception) -> FailureKind:
     import httpx
 
-    return not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+        return "connect"
+    if isinstance(exc, httpx.ReadTimeout):
+        return "timeout"
+    return "reset"
 
 
 class _ClientPool:
@@ -348,7 +387,7 @@ class AsyncTransport:
             try:
                 resp = await self._send(req)
             except httpx.TransportError as exc:
-                delay = attempts.failed_to_send(exc, _may_have_reached_server_httpx(exc))
+                delay = attempts.failed_to_send(exc, _failure_kind_httpx(exc))
             else:
                 done, value = attempts.answered(resp.status_code, resp.headers, resp.content)
                 if done:

@@ -44,9 +44,16 @@ class Fault:
     path_contains: str | None = None
     #: a regular expression searched in the path, for when a substring is ambiguous
     path_pattern: str | None = None
+    #: a "status" fault that first lets the platform do the work, then answers the error (a gateway
+    #: that forwarded the request and timed out: the worst case for a client that would resend)
+    commit: bool = False
+    #: a substring of the request body (GraphQL sends every operation to one path)
+    body_contains: str | None = None
 
-    def matches(self, method: str, path: str) -> bool:
+    def matches(self, method: str, path: str, body: bytes = b"") -> bool:
         if self.method and self.method.upper() != method.upper():
+            return False
+        if self.body_contains and self.body_contains.encode() not in body:
             return False
         if self.path_pattern and not re.search(self.path_pattern, path):
             return False
@@ -81,24 +88,32 @@ class Faults:
         method: str | None = None,
         path_contains: str | None = None,
         path_pattern: str | None = None,
+        commit: bool = False,
+        body_contains: str | None = None,
     ) -> None:
+        """Answer the next ``count`` matching requests with ``status``; with ``commit`` the platform
+        handles the request first (the answer is lost, the work is done)."""
         with self.lock:
-            self.queue.extend(Fault("status", status, retry_after, method, path_contains, path_pattern) for _ in range(count))
+            self.queue.extend(Fault("status", status, retry_after, method, path_contains, path_pattern, commit, body_contains) for _ in range(count))
 
-    def reset_next(self, count: int = 1, *, method: str | None = None, path_contains: str | None = None, path_pattern: str | None = None) -> None:
+    def reset_next(
+        self, count: int = 1, *, method: str | None = None, path_contains: str | None = None, path_pattern: str | None = None, body_contains: str | None = None
+    ) -> None:
         """Process the request, then drop the connection instead of answering (the client sees a reset)."""
         with self.lock:
-            self.queue.extend(Fault("reset", method=method, path_contains=path_contains, path_pattern=path_pattern) for _ in range(count))
+            self.queue.extend(
+                Fault("reset", method=method, path_contains=path_contains, path_pattern=path_pattern, body_contains=body_contains) for _ in range(count)
+            )
 
     def clear(self) -> None:
         with self.lock:
             self.queue.clear()
             self.latency = 0.0
 
-    def take(self, method: str, path: str) -> Fault | None:
+    def take(self, method: str, path: str, body: bytes = b"") -> Fault | None:
         with self.lock:
             for fault in self.queue:
-                if fault.matches(method, path):
+                if fault.matches(method, path, body):
                     self.queue.remove(fault)
                     return fault
         return None
@@ -130,7 +145,7 @@ class FaultInjector:
             self.faults.requests.append(record)
         if self.faults.latency:
             await asyncio.sleep(self.faults.latency)
-        fault = self.faults.take(method, path)
+        fault = self.faults.take(method, path, body)
         if fault is not None and fault.kind == "reset":
             record.answered = 0
             # the worst case for a client: the server did the work, then the answer was lost
@@ -139,6 +154,8 @@ class FaultInjector:
             raise EmulatedReset("emulated connection reset")
         if fault is not None:
             record.answered = fault.status
+            if fault.commit:
+                await self.app(scope, _replay(body), _discard)
             hdrs = [(b"content-type", b"application/json")]
             if fault.retry_after is not None:
                 hdrs.append((b"retry-after", fault.retry_after.encode()))

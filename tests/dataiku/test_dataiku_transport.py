@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider.common.errors import AuthError, NotFoundError, ServerError, TransportError
+from airflow_provider.common.errors import AuthError, NotFoundError, SubmitOutcomeUnknown, TransportError
 
 
 async def test_retry_after_is_honoured(dss_api: Any, dss: Any) -> None:
@@ -52,28 +52,33 @@ async def test_post_that_may_have_reached_the_server_is_not_resent(dss_api: Any,
     emulator = dss[0]
     sc = new_scenario()
     emulator.faults.reset_next(1, method="POST", path_contains=f"/{sc.id}/run")
-    with pytest.raises(TransportError, match="may have reached the server"):
+    with pytest.raises(SubmitOutcomeUnknown, match="may have reached the server") as caught:
         await dss_api("run_scenario", "TEST", sc.id)
+    assert caught.value.status is None and caught.value.method == "POST"
     assert len(emulator.faults.calls("POST", f"/{sc.id}/run")) == 1
     assert len(sc.fires) == 1  # the request did reach DSS: resending would have fired twice
 
 
-async def test_post_refused_with_503_is_resent_once_processed(dss_api: Any, dss: Any, new_scenario: Any) -> None:
+async def test_post_rejected_with_429_is_resent(dss_api: Any, dss: Any, new_scenario: Any) -> None:
     emulator = dss[0]
     sc = new_scenario()
-    emulator.faults.fail_next(1, 503, method="POST", path_contains=f"/{sc.id}/run")
+    emulator.faults.fail_next(1, 429, retry_after="0.1", method="POST", path_contains=f"/{sc.id}/run")
     fire = await dss_api("run_scenario", "TEST", sc.id)
     assert fire.run_id and len(sc.fires) == 1
-    assert [c.answered for c in emulator.faults.calls("POST", f"/{sc.id}/run")] == [503, 200]
+    assert [c.answered for c in emulator.faults.calls("POST", f"/{sc.id}/run")] == [429, 200]
 
 
-async def test_500_on_a_post_is_final(dss_api: Any, dss: Any, new_scenario: Any) -> None:
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+async def test_5xx_on_a_post_is_not_resent(dss_api: Any, dss: Any, new_scenario: Any, status: int) -> None:
+    """A gateway that forwarded the run request and then answered 5xx: DSS fired the scenario once."""
     emulator = dss[0]
     sc = new_scenario()
-    emulator.faults.fail_next(1, 500, method="POST", path_contains=f"/{sc.id}/run")
-    with pytest.raises(ServerError, match="HTTP 500"):
+    emulator.faults.fail_next(1, status, method="POST", path_contains=f"/{sc.id}/run", commit=True)
+    with pytest.raises(SubmitOutcomeUnknown, match=f"HTTP {status}") as caught:
         await dss_api("run_scenario", "TEST", sc.id)
+    assert caught.value.status == status
     assert len(emulator.faults.calls("POST", f"/{sc.id}/run")) == 1
+    assert len(sc.fires) == 1
 
 
 async def test_errors_keep_status_type_and_message(dss_api: Any, dss_state: Any) -> None:
