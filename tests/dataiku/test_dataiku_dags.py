@@ -75,8 +75,6 @@ def test_retried_task_reattaches_to_its_own_run(new_scenario: Any, dss: Any, mon
     conn = {"conn_type": "dataiku", "host": dss[1].url, "password": DEMO_API_KEY, "extra": {"retry_attempts": 1}}
     monkeypatch.setenv("AIRFLOW_CONN_DSS_FLAKY", json.dumps(conn))
     sc = new_scenario(duration=2.0)
-    # a run of the same scenario started by someone else must not be adopted
-    other = dss[0].state.scenarios
     with _dag("reattach", default_args={"retries": 1, "retry_delay": dt.timedelta(seconds=0)}) as dag:
         DataikuRunScenarioOperator(
             task_id="run",
@@ -94,7 +92,9 @@ def test_retried_task_reattaches_to_its_own_run(new_scenario: Any, dss: Any, mon
     assert len(sc.runs) == 1 and len(sc.fires) == 1, "the retry started a second run"
     ti = dag_run.get_task_instances()[0]
     assert ti.try_number == 2
-    assert other is dss[0].state.scenarios
+    # the one run is this task instance's: try 2 adopted the run that try 1 tagged
+    (fire,) = sc.fires
+    assert fire.params["airflow_task_instance"] == f"airflow:{dag.dag_id}/run/{dag_run.run_id}/-1"
 
 
 def test_retry_does_not_adopt_a_run_tagged_for_another_task(new_scenario: Any) -> None:
