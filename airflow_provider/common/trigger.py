@@ -83,12 +83,64 @@ class RemoteJobTrigger(BaseTrigger):
         yield TriggerEvent(event)
 
     async def on_kill(self) -> None:
-        """Airflow 3.3+: the user marked the deferred task failed/success or cleared it."""
+        """Cancel the remote run only when a person stopped the task instance (docs/ARCHITECTURE.md).
+
+        Airflow 3.3 calls ``on_kill`` whenever a triggerer stops running a trigger it no longer owns:
+        the task was marked failed/success, cleared, or its DAG run stopped, *but also* when the
+        trigger moved to another triggerer (a stalled or split-brain triggerer, redistribution).
+        Only the task instance's state tells these apart, so it is read first.
+        """
         if not self.cancel_on_kill:
             return
         job = self.job()
+        state = await self._task_instance_state()
+        if state is _UNKNOWN or state not in STOPPED_BY_A_PERSON:
+            log.info("not cancelling %s: the task instance is %s, so the trigger was moved, not stopped", job.describe(self.ref), _describe(state))
+            return
         try:
-            await job.async_hook(self.conn_id).drive(job.cancel(self.ref))
-            log.info("cancelled %s", job.describe(self.ref))
+            hook = job.async_hook(self.conn_id)
+            status = await hook.drive(job.status(self.ref))
+            if status.phase.terminal:
+                return  # it ended on its own (another triggerer's copy may have reported it already)
+            await hook.drive(job.cancel(self.ref))
+            log.info("cancelled %s: the task instance was stopped (%s)", job.describe(self.ref), _describe(state))
         except Exception as exc:  # noqa: BLE001 - best effort; the task is already being killed
             log.warning("could not cancel %s: %s", job.describe(self.ref), exc)
+
+    async def _task_instance_state(self) -> str | object | None:
+        """The task instance's state from the execution API (via the triggerer's supervisor), or ``_UNKNOWN``."""
+        ti = getattr(self, "task_instance", None)
+        if ti is None:
+            return _UNKNOWN
+        try:
+            from airflow.sdk.execution_time import task_runner
+            from airflow.sdk.execution_time.comms import GetTaskStates, TaskStatesResult
+
+            comms = getattr(task_runner, "SUPERVISOR_COMMS", None)
+            if comms is None:
+                return _UNKNOWN
+            map_index = getattr(ti, "map_index", -1)
+            answer = await comms.asend(GetTaskStates(dag_id=ti.dag_id, task_ids=[ti.task_id], run_ids=[ti.run_id], map_index=map_index))
+            if not isinstance(answer, TaskStatesResult):
+                return _UNKNOWN
+            states = answer.task_states.get(ti.run_id, {})
+            key = ti.task_id if map_index is None or map_index < 0 else f"{ti.task_id}_{map_index}"
+            return states.get(key, _UNKNOWN)
+        except Exception as exc:  # noqa: BLE001 - never cancel on a guess
+            log.warning("could not read the task instance state: %s", exc)
+            return _UNKNOWN
+
+
+#: a sentinel: the state could not be read (then the remote run is left alone)
+_UNKNOWN = object()
+
+#: task instance states that mean a person (or the UI/API on their behalf) stopped a deferred task:
+#: marked failed or success, its DAG run marked failed (deferred tasks become failed, the others
+#: skipped), or cleared (state None; "restarting" while the scheduler takes it back). A trigger that
+#: was only moved sees "deferred"; one whose event another triggerer already delivered sees
+#: "scheduled"/"queued"/"running" (its new try re-attaches to the run anyway).
+STOPPED_BY_A_PERSON: frozenset[str | None] = frozenset({"failed", "success", "skipped", "upstream_failed", "removed", "restarting", None})
+
+
+def _describe(state: object) -> str:
+    return "of unknown state" if state is _UNKNOWN else str(state)

@@ -113,13 +113,65 @@ async def test_definite_4xx_ends_the_wait_at_once(new_scenario: Any) -> None:
     assert time.monotonic() - started < 2
 
 
-async def test_on_kill_cancels_and_cleanup_does_not(new_scenario: Any) -> None:
+class _Comms:
+    """Stands in for the triggerer's supervisor channel: answers GetTaskStates with one state."""
+
+    def __init__(self, state: str | None) -> None:
+        self.state = state
+        self.asked: list[Any] = []
+
+    async def asend(self, msg: Any) -> Any:
+        from airflow.sdk.execution_time.comms import TaskStatesResult
+
+        self.asked.append(msg)
+        return TaskStatesResult(task_states={msg.run_ids[0]: {msg.task_ids[0]: self.state}})
+
+
+def _deferred_trigger(ref: dict, state: str | None, monkeypatch: pytest.MonkeyPatch) -> tuple[RemoteJobTrigger, _Comms]:
+    import types
+
+    from airflow.sdk.execution_time import task_runner
+
+    comms = _Comms(state)
+    monkeypatch.setattr(task_runner, "SUPERVISOR_COMMS", comms, raising=False)
+    trigger = _trigger(ref)
+    trigger.task_instance = types.SimpleNamespace(dag_id="d", task_id="t", run_id="r", map_index=-1, try_number=1)  # type: ignore[assignment]
+    return trigger, comms
+
+
+@pytest.mark.parametrize("state", ["failed", "success", None, "skipped"])
+async def test_on_kill_cancels_when_a_person_stopped_the_task(new_scenario: Any, monkeypatch: pytest.MonkeyPatch, state: str | None) -> None:
     sc = new_scenario(duration=30)
-    trigger = _trigger(_start(sc))
+    trigger, comms = _deferred_trigger(_start(sc), state, monkeypatch)
     await trigger.cleanup()
     assert sc.runs[0].aborted_at is None
     await trigger.on_kill()
     assert sc.runs[0].aborted_at is not None
+    assert comms.asked[0].dag_id == "d" and comms.asked[0].task_ids == ["t"] and comms.asked[0].run_ids == ["r"]
+
+
+@pytest.mark.parametrize("state", ["deferred", "scheduled", "queued", "running", "up_for_retry"])
+async def test_on_kill_leaves_the_run_alone_when_the_trigger_only_moved(new_scenario: Any, monkeypatch: pytest.MonkeyPatch, state: str) -> None:
+    """Redistribution to another triggerer (the task is still deferred) or an event another triggerer delivered."""
+    sc = new_scenario(duration=30)
+    trigger, _ = _deferred_trigger(_start(sc), state, monkeypatch)
+    await trigger.on_kill()
+    assert sc.runs[0].aborted_at is None
+
+
+async def test_on_kill_without_a_readable_task_state_does_not_cancel(new_scenario: Any) -> None:
+    sc = new_scenario(duration=30)
+    await _trigger(_start(sc)).on_kill()  # no task instance, no supervisor channel: never cancel on a guess
+    assert sc.runs[0].aborted_at is None
+
+
+async def test_on_kill_does_not_abort_a_run_that_already_ended(new_scenario: Any, dss: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    sc = new_scenario(duration=0.2)
+    trigger, _ = _deferred_trigger(_start(sc), "success", monkeypatch)
+    time.sleep(0.5)
+    before = len(dss[0].faults.calls("POST"))
+    await trigger.on_kill()
+    assert sc.runs[0].aborted_at is None and len(dss[0].faults.calls("POST")) == before
 
 
 async def test_coalesced_waits_share_one_list_call_per_interval(new_scenario: Any, dss: Any) -> None:
