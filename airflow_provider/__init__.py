@@ -7,6 +7,17 @@ from typing import Any
 
 __version__ = "0.1.0"
 
+_REPO = "https://github.com/airflow-provider/airflow-provider"
+# the same as [project.urls] in pyproject.toml (a test compares them); Airflow reads "Documentation"
+# from the wheel's metadata for Admin -> Providers, this copy serves tools that read the provider info
+PROJECT_URLS: dict[str, str] = {
+    "Homepage": _REPO,
+    "Documentation": f"{_REPO}/blob/main/docs/index.md",
+    "Source": _REPO,
+    "Changelog": f"{_REPO}/blob/main/CHANGELOG.md",
+    "Issues": f"{_REPO}/issues",
+}
+
 PLATFORMS = ("dataiku", "digitalhub", "aqueduct", "paddleflow")
 _LISTS = ("connection-types", "hooks", "operators", "sensors", "triggers", "extra-links", "integrations")
 
@@ -18,6 +29,8 @@ def get_provider_info() -> dict[str, Any]:
         "name": "ML and data platforms (Dataiku DSS, DigitalHub, Aqueduct, PaddleFlow)",
         "description": "Hooks, deferrable operators, sensors and emulators for Dataiku DSS, DigitalHub, Aqueduct and PaddleFlow.",
         "versions": [__version__],
+        "documentation-url": PROJECT_URLS["Documentation"],
+        "project-urls": dict(PROJECT_URLS),
         "triggers": [{"integration-name": "Remote jobs", "python-modules": ["airflow_provider.common.trigger"]}],
         "extra-links": ["airflow_provider.common.links.RemoteRunLink"],
     }

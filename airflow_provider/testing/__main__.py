@@ -1,9 +1,13 @@
-"""``python -m airflow_provider.testing <platform> [--port N]``: serve one emulator until Ctrl-C."""
+"""``python -m airflow_provider.testing <platform> [--port N]``: serve one emulator until Ctrl-C.
+
+``python -m airflow_provider.testing demo [...]``: run the example DAGs (or yours) against all emulators.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 
 from airflow_provider.testing import PLATFORMS, emulator_module
@@ -20,8 +24,12 @@ def _knob(item: str) -> tuple[str, object]:
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["demo"]:
+        from airflow_provider.testing.demo import main as demo
+
+        sys.exit(demo(sys.argv[2:]))
     parser = argparse.ArgumentParser(prog="python -m airflow_provider.testing", description=__doc__)
-    parser.add_argument("platform", choices=PLATFORMS)
+    parser.add_argument("platform", choices=PLATFORMS, help="the emulator to serve (or 'demo' to run the example DAGs)")
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port)")
     parser.add_argument("--set", action="append", default=[], metavar="KNOB=VALUE", help="emulator knob, e.g. run_duration=30 (numbers are parsed)")
     parser.add_argument("--demo", action="store_true", help="seed the data the example DAGs use")

@@ -1,7 +1,9 @@
 """The main job: every example DAG in real Airflow (SQLite, ``dag.test()``) against the emulators.
 
-``python -m airflow_provider.testing.demo [--dags-folder DIR] [--only DAG_ID ...]``
-Exits non-zero when a DAG run does not succeed.
+``python -m airflow_provider.testing demo [--dags-folder DIR] [--only DAG_ID ...]``
+(also ``python -m airflow_provider.testing.demo``). The DAGs folder defaults to the example DAGs
+shipped in the package. Exits non-zero when no DAG is found, a DAG file does not import, or a DAG
+run does not succeed: a run that checked nothing must not look green.
 """
 
 from __future__ import annotations
@@ -22,8 +24,15 @@ def _short(result: object, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _stop(servers: dict, message: str) -> int:
+    for server in servers.values():
+        server.stop()
+    print(message, file=sys.stderr)
+    return 2
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m airflow_provider.testing demo", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dags-folder", default=str(DAGS_FOLDER))
     parser.add_argument("--only", nargs="*", help="DAG ids to run (default: all)")
     parser.add_argument("--verbose", action="store_true", help="show Airflow's own task logs")
@@ -48,7 +57,15 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"Airflow home {home} (SQLite); preparing the database…", flush=True)
     airflow_env.reset_db()
-    dags = airflow_env.load_dags(args.dags_folder)
+    try:
+        dags = airflow_env.load_dags(args.dags_folder)
+    except RuntimeError as err:
+        return _stop(servers, f"demo: {err}")
+    if not dags:
+        return _stop(servers, f"demo: no DAGs found in {args.dags_folder}; nothing was run (pass --dags-folder DIR with your DAG files)")
+    unknown = sorted(set(args.only or ()) - set(dags))
+    if unknown:
+        return _stop(servers, f"demo: no DAG with id {', '.join(unknown)} in {args.dags_folder} (found: {', '.join(sorted(dags))})")
     selected = [d for d in sorted(dags) if not args.only or d in args.only]
     failed = []
     deferred_tasks = 0
