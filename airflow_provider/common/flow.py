@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Awaitable, Callable, Generator, Mapping
+from collections.abc import Awaitable, Callable, Generator, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, ParamSpec, Protocol, TypeVar, overload
 
@@ -67,9 +67,16 @@ class Reply:
 
 @dataclass(frozen=True)
 class Sleep:
-    """Ask the driver to wait; the sync driver blocks, the async one awaits."""
+    """Ask the driver to wait; the sync driver blocks, the async one awaits.
+
+    ``align`` names a :class:`Shared` or :class:`Gather` key the next step will ask again: the async
+    driver then wakes when that key's value is next due (at most ``seconds``), so every wait of the
+    key asks together, right after the refresh is due, and sees a change within one window instead
+    of up to two.
+    """
 
     seconds: float
+    align: tuple[Any, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -91,7 +98,23 @@ class Shared:
     flow: Flow[Any]
 
 
-Step = Call | Sleep | Now | Shared
+@dataclass(frozen=True, eq=False)
+class Gather:
+    """One item of a lookup many concurrent flows batch together, e.g. one query for every waited task.
+
+    The async driver collects the items asked for under ``key`` and, at most once per ``window``,
+    runs ``flow(items)`` once for all of them; each asker receives ``result.get(item)`` (``None``
+    when the batch did not see it: the asker falls back to its own request). The sync driver runs
+    the flow for the one item.
+    """
+
+    key: tuple[Any, ...]
+    item: Hashable
+    window: float
+    flow: Callable[[Sequence[Any]], Flow[Mapping[Any, Any]]]
+
+
+Step = Call | Sleep | Now | Shared | Gather
 Flow = Generator[Step, Any, T]
 
 
@@ -190,6 +213,8 @@ def run_sync(flow: Flow[T], execute: Callable[[Call], Any], sleep: Callable[[flo
                 result = now()
             elif isinstance(value, Shared):
                 result = run_sync(value.flow, execute, sleep, now)
+            elif isinstance(value, Gather):
+                result = run_sync(value.flow((value.item,)), execute, sleep, now).get(value.item)
             else:
                 result = execute(value)
         except Exception as exc:  # noqa: BLE001 - handed to the flow, which may catch it
@@ -199,20 +224,32 @@ def run_sync(flow: Flow[T], execute: Callable[[Call], Any], sleep: Callable[[flo
     return value
 
 
+class Coalescer(Protocol):
+    """What the async driver needs to serve :class:`Shared`, :class:`Gather` and aligned :class:`Sleep` steps."""
+
+    def shared(self, step: Shared, compute: Callable[[], Awaitable[Any]]) -> Awaitable[Any]: ...
+
+    def gather(self, step: Gather, compute: Callable[[Sequence[Any]], Awaitable[Mapping[Any, Any]]]) -> Awaitable[Any]: ...
+
+    def pace(self, step: Sleep) -> float: ...
+
+
 async def run_async(
     flow: Flow[T],
     execute: Callable[[Call], Any],
     sleep: Callable[[float], Any],
     now: Callable[[], float],
     shared: Callable[[Shared, Callable[[], Any]], Any] | None = None,
+    coalescer: Coalescer | None = None,
 ) -> T:
-    """``shared(step, compute)`` serves :class:`Shared` steps (see ``SharedValues``); without it they just run."""
+    """``coalescer`` (or the older ``shared(step, compute)``) serves :class:`Shared` steps (see
+    ``SharedValues``); without one, shared and gathered steps just run for this flow alone."""
     runner = FlowRunner(flow)
     done, value = runner.first()
     while not done:
         try:
             if isinstance(value, Sleep):
-                await sleep(value.seconds)
+                await sleep(coalescer.pace(value) if coalescer is not None and value.align is not None else value.seconds)
                 result: Any = None
             elif isinstance(value, Now):
                 result = now()
@@ -220,9 +257,22 @@ async def run_async(
                 step = value
 
                 def compute(step: Shared = step) -> Any:
-                    return run_async(step.flow, execute, sleep, now, shared)
+                    return run_async(step.flow, execute, sleep, now, shared, coalescer)
 
-                result = await (shared(step, compute) if shared is not None else compute())
+                if coalescer is not None:
+                    result = await coalescer.shared(step, compute)
+                else:
+                    result = await (shared(step, compute) if shared is not None else compute())
+            elif isinstance(value, Gather):
+                batch = value
+
+                def compute_batch(items: Sequence[Any], batch: Gather = batch) -> Any:
+                    return run_async(batch.flow(items), execute, sleep, now, shared, coalescer)
+
+                if coalescer is not None:
+                    result = await coalescer.gather(batch, compute_batch)
+                else:
+                    result = (await compute_batch((batch.item,))).get(batch.item)
             else:
                 result = await execute(value)
         except Exception as exc:  # noqa: BLE001 - handed to the flow, which may catch it
@@ -230,6 +280,20 @@ async def run_async(
             continue
         done, value = runner.send(result)
     return value
+
+
+#: how long a batch waits for more askers after the first one (waits woken together ask within this)
+GATHER_DELAY = 0.02
+#: aligned sleeps end this much after the key is due, so the value is stale when they ask
+ALIGN_SLACK = 0.01
+
+
+@dataclass
+class _Batch:
+    pending: dict[Any, asyncio.Future[Any]] = field(default_factory=dict)
+    handle: asyncio.TimerHandle | None = None
+    last: float = float("-inf")
+    window: float = 0.0
 
 
 class SharedValues:
@@ -240,18 +304,20 @@ class SharedValues:
     """
 
     def __init__(self) -> None:
-        self._entries: dict[tuple[Any, ...], tuple[float, asyncio.Future[Any]]] = {}
+        self._entries: dict[tuple[Any, ...], tuple[float, float, asyncio.Future[Any]]] = {}
+        self._batches: dict[tuple[Any, ...], _Batch] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
 
     async def get(self, key: tuple[Any, ...], max_age: float, compute: Callable[[], Any]) -> Any:
         loop = asyncio.get_running_loop()
         entry = self._entries.get(key)
         if entry is not None:
-            born, fut = entry
+            born, _, fut = entry
             if not fut.done() or loop.time() - born < max_age:
                 # the asker's own flow is never started: an unstarted generator costs nothing
                 return await asyncio.shield(fut)
         fut = loop.create_future()
-        self._entries[key] = (loop.time(), fut)
+        self._entries[key] = (loop.time(), max_age, fut)
         try:
             value = await compute()
         except BaseException as exc:
@@ -262,5 +328,61 @@ class SharedValues:
         fut.set_result(value)
         return value
 
+    async def gather(self, key: tuple[Any, ...], item: Any, window: float, compute: Callable[[Sequence[Any]], Awaitable[Mapping[Any, Any]]]) -> Any:
+        """``item``'s value from the next batch of ``key``: one ``compute(items)`` per ``window`` at most."""
+        loop = asyncio.get_running_loop()
+        batch = self._batches.get(key)
+        if batch is None:
+            batch = self._batches[key] = _Batch()
+        batch.window = window
+        fut = batch.pending.get(item)
+        if fut is None:
+            fut = batch.pending[item] = loop.create_future()
+        if batch.handle is None:
+            due = max(loop.time() + GATHER_DELAY, batch.last + window)
+            batch.handle = loop.call_at(due, self._flush, key, compute)
+        return await asyncio.shield(fut)
+
+    def _flush(self, key: tuple[Any, ...], compute: Callable[[Sequence[Any]], Awaitable[Mapping[Any, Any]]]) -> None:
+        batch = self._batches[key]
+        waiting, batch.pending, batch.handle = batch.pending, {}, None
+        batch.last = asyncio.get_running_loop().time()
+        task = asyncio.ensure_future(self._answer(tuple(waiting), waiting, compute))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @staticmethod
+    async def _answer(items: tuple[Any, ...], waiting: dict[Any, asyncio.Future[Any]], compute: Callable[[Sequence[Any]], Awaitable[Mapping[Any, Any]]]) -> None:
+        try:
+            result = await compute(items)
+        except BaseException as exc:  # every asker gets the failure
+            for fut in waiting.values():
+                if not fut.done():
+                    fut.set_exception(exc)
+                    fut.exception()
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for item, fut in waiting.items():
+            if not fut.done():
+                fut.set_result(result.get(item))
+
+    def next_due(self, key: tuple[Any, ...]) -> float | None:
+        """Loop time at which ``key``'s value is next refreshed, if it is known."""
+        entry = self._entries.get(key)
+        if entry is not None and entry[2].done():
+            return entry[0] + entry[1]
+        batch = self._batches.get(key)
+        if batch is not None and batch.last > float("-inf"):
+            return batch.last + batch.window
+        return None
+
+    def pace(self, key: tuple[Any, ...], seconds: float) -> float:
+        """How long an aligned sleep of at most ``seconds`` lasts."""
+        due = self.next_due(key)
+        if due is None:
+            return seconds
+        return min(seconds, max(0.0, due - asyncio.get_running_loop().time()) + ALIGN_SLACK)
+
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._entries) + len(self._batches)

@@ -16,14 +16,14 @@ from __future__ import annotations
 import asyncio
 import time
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
 from airflow.sdk import BaseHook
 
 from airflow_provider.common.errors import ApiError, ConfigError, ProviderError
-from airflow_provider.common.flow import Call, Flow, Shared, SharedValues, run_async, run_sync
+from airflow_provider.common.flow import Call, Flow, Gather, Shared, SharedValues, Sleep, run_async, run_sync
 from airflow_provider.common.retry import RetryPolicy
 from airflow_provider.common.transport import (
     AsyncTransport,
@@ -41,6 +41,25 @@ T = TypeVar("T")
 
 _TRUE = {"1", "true", "yes", "on"}
 _SHARED_BY_LOOP: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, SharedValues] = weakref.WeakKeyDictionary()
+#: a resolved connection is reused this long by every trigger of the loop (then looked up again,
+#: so a changed password or host is picked up)
+CONNECTION_TTL = 300.0
+
+
+class _LoopConnection:
+    """One connection as every trigger of one event loop uses it: the transport (hence the auth
+    object and its session token) and the lock that makes logins single-flight."""
+
+    def __init__(self, transport: AsyncTransport, born: float) -> None:
+        self.transport = transport
+        self.born = born
+        self.login_lock = asyncio.Lock()
+        self.logins = 0
+
+
+_CONNECTIONS_BY_LOOP: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, str], asyncio.Future[_LoopConnection]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 class SessionAuth(Auth):
@@ -229,54 +248,98 @@ class AsyncPlatformHook(_PlatformHookMixin):
 
     def __init__(self, conn_id: str | None = None) -> None:
         self.conn_id = conn_id or self.default_conn_name
-        self._transport: AsyncTransport | None = None
-        self._lock: asyncio.Lock | None = None
+        self._conn: _LoopConnection | None = None
 
     async def transport(self) -> AsyncTransport:
-        if self._transport is None:
-            from airflow.sdk.log import amask_secret
+        return (await self._connection()).transport
 
-            conn = await BaseHook.aget_connection(self.conn_id)
-            target = self._target_for(conn)
-            for secret in target.auth.secrets():
-                await amask_secret(secret)
-            self._transport = AsyncTransport(target, type(self).parse_error, pool_key=(self.conn_id, target.base_url, target.verify))
-        return self._transport
+    async def _connection(self) -> _LoopConnection:
+        """The loop's shared view of this connection, resolved once (single-flight) per TTL.
+
+        Thousands of triggers of one connection share one lookup, one set of masked secrets, one
+        client and one session token (Airflow's masker recompiles its pattern on every new secret).
+        """
+        loop = asyncio.get_running_loop()
+        if self._conn is not None and loop.time() - self._conn.born < CONNECTION_TTL:
+            return self._conn
+        known = _CONNECTIONS_BY_LOOP.setdefault(loop, {})
+        key = (self.conn_type, self.conn_id)
+        fut = known.get(key)
+        if fut is not None and (not fut.done() or (fut.exception() is None and loop.time() - fut.result().born < CONNECTION_TTL)):
+            self._conn = await asyncio.shield(fut)
+            return self._conn
+        fut = known[key] = loop.create_future()
+        try:
+            conn = await self._resolve(loop.time())
+        except BaseException as exc:
+            known.pop(key, None)
+            fut.set_exception(exc)
+            fut.exception()
+            raise
+        fut.set_result(conn)
+        self._conn = conn
+        return conn
+
+    async def _resolve(self, born: float) -> _LoopConnection:
+        from airflow.sdk.log import amask_secret
+
+        conn = await BaseHook.aget_connection(self.conn_id)
+        target = self._target_for(conn)
+        for secret in target.auth.secrets():
+            await amask_secret(secret)
+        return _LoopConnection(AsyncTransport(target, type(self).parse_error, pool_key=(self.conn_id, target.base_url, target.verify)), born)
 
     async def drive(self, flow: Flow[T]) -> T:
-        return await run_async(flow, self._execute, asyncio.sleep, time.time, self._shared)
+        return await run_async(flow, self._execute, asyncio.sleep, time.time, coalescer=self)
 
-    async def _shared(self, step: Shared, compute: Callable[[], Any]) -> Any:
-        # values are per connection: two connections to one host may see different things
+    # --- Coalescer: values and batches are per connection (two connections to one host may see different things)
+    def _store(self) -> SharedValues:
         loop = asyncio.get_running_loop()
         store = _SHARED_BY_LOOP.get(loop)
         if store is None:
             store = _SHARED_BY_LOOP[loop] = SharedValues()
-        return await store.get((self.conn_id, *step.key), step.max_age, compute)
+        return store
+
+    def shared(self, step: Shared, compute: Callable[[], Awaitable[Any]]) -> Awaitable[Any]:
+        return self._store().get((self.conn_id, *step.key), step.max_age, compute)
+
+    def gather(self, step: Gather, compute: Callable[[Sequence[Any]], Awaitable[Mapping[Any, Any]]]) -> Awaitable[Any]:
+        return self._store().gather((self.conn_id, *step.key), step.item, step.window, compute)
+
+    def pace(self, step: Sleep) -> float:
+        assert step.align is not None
+        return self._store().pace((self.conn_id, *step.align), step.seconds)
+
+    async def _shared(self, step: Shared, compute: Callable[[], Any]) -> Any:
+        return await self.shared(step, compute)
 
     async def _execute(self, call: Call) -> Any:
-        transport = await self.transport()
+        conn = await self._connection()
+        transport = conn.transport
         auth = transport.target.auth
         if isinstance(auth, SessionAuth) and not call.anonymous:
             if auth.token is None:
-                await self._login(auth)
+                await self._login(conn, auth, None)
+            used = auth.token
             try:
                 return await transport.execute(call)
             except ApiError as err:
                 if not auth.rejected(err):
                     raise
-                await self._login(auth)
+                await self._login(conn, auth, used)
         return await transport.execute(call)
 
-    async def _login(self, auth: SessionAuth) -> None:
+    async def _login(self, conn: _LoopConnection, auth: SessionAuth, stale: str | None) -> None:
+        """Log in unless another trigger already replaced the token ``stale`` (single-flight)."""
         from airflow.sdk.log import amask_secret
 
-        if self._lock is None:
-            self._lock = asyncio.Lock()
-        async with self._lock:
+        async with conn.login_lock:
+            if auth.token is not None and auth.token != stale:
+                return
             auth.token = None
-            transport = await self.transport()
-            await amask_secret(auth.accept(await transport.execute(auth.login_call())))
+            token = auth.accept(await conn.transport.execute(auth.login_call()))
+            conn.logins += 1
+            await amask_secret(token)
 
     async def test_connection(self) -> tuple[bool, str]:
         try:

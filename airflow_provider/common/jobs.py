@@ -73,6 +73,9 @@ class RemoteJob:
     async_hook_class: ClassVar[str]
     #: what a person calls one of these, for messages: "scenario run", "run", "task"
     noun: ClassVar[str] = "run"
+    #: seconds over which concurrent waits of one event loop share list calls (``Shared``/``Gather``
+    #: steps). The trigger sets it to its poll interval; 0 (in place, in a worker) reads each run alone.
+    coalesce_window: float = 0.0
 
     def __init__(self, **options: Any) -> None:
         self._options = options
@@ -110,6 +113,10 @@ class RemoteJob:
         return ""
 
     def url(self, target: Target, ref: Ref) -> str | None:
+        return None
+
+    def poll_key(self, ref: Ref) -> tuple[Any, ...] | None:
+        """The ``Shared``/``Gather`` key ``status(ref)`` asks, if any: waits sleep until it is due."""
         return None
 
     def describe(self, ref: Ref) -> str:
@@ -165,4 +172,4 @@ def wait_flow(
             state = last.state if last else "unknown"
             return {"event": "timeout", "ref": ref, "status": last.to_json() if last else None, "message": f"{job.describe(ref)} still {state} at the deadline"}
         sleep = poll_interval if deadline is None else max(0.0, min(poll_interval, deadline - now))
-        yield Sleep(sleep)
+        yield Sleep(sleep, align=job.poll_key(ref))

@@ -337,22 +337,38 @@ def _failure_kind_httpx(exc: Exception) -> FailureKind:
     return "reset"
 
 
+#: connections per (event loop, connection); also the number of requests in flight at once
+POOL_CONNECTIONS = 16
+#: idle connections are kept this long: longer than any poll interval, so polls reuse them
+KEEPALIVE_SECONDS = 120.0
+
+
 class _ClientPool:
-    """One ``httpx.AsyncClient`` per (event loop, key): shared by every trigger of a connection."""
+    """One ``httpx.AsyncClient`` per (event loop, key): shared by every trigger of a connection.
+
+    Each client comes with a semaphore sized to its pool: requests beyond it wait here, not in
+    httpcore's pool, whose bookkeeping costs grow with queued requests x connections (thousands of
+    waits finishing together saturated the loop there).
+    """
 
     def __init__(self) -> None:
-        self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[Any, ...], httpx.AsyncClient]] = weakref.WeakKeyDictionary()
+        self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[Any, ...], tuple[httpx.AsyncClient, asyncio.Semaphore]]] = (
+            weakref.WeakKeyDictionary()
+        )
 
-    def get(self, key: tuple[Any, ...], verify: bool) -> httpx.AsyncClient:
+    def entry(self, key: tuple[Any, ...], verify: bool) -> tuple[httpx.AsyncClient, asyncio.Semaphore]:
         import httpx
 
         loop = asyncio.get_running_loop()
         clients = self._by_loop.setdefault(loop, {})
-        client = clients.get(key)
-        if client is None or client.is_closed:
-            client = httpx.AsyncClient(verify=verify, limits=httpx.Limits(max_connections=64, max_keepalive_connections=32))
-            clients[key] = client
-        return client
+        entry = clients.get(key)
+        if entry is None or entry[0].is_closed:
+            limits = httpx.Limits(max_connections=POOL_CONNECTIONS, max_keepalive_connections=POOL_CONNECTIONS, keepalive_expiry=KEEPALIVE_SECONDS)
+            entry = clients[key] = (httpx.AsyncClient(verify=verify, limits=limits), asyncio.Semaphore(POOL_CONNECTIONS))
+        return entry
+
+    def get(self, key: tuple[Any, ...], verify: bool) -> httpx.AsyncClient:
+        return self.entry(key, verify)[0]
 
     def size(self) -> int:
         try:
@@ -361,7 +377,7 @@ class _ClientPool:
             return 0
 
     async def aclose_all(self) -> None:
-        for client in self._by_loop.pop(asyncio.get_running_loop(), {}).values():
+        for client, _ in self._by_loop.pop(asyncio.get_running_loop(), {}).values():
             await client.aclose()
 
 
@@ -400,14 +416,16 @@ class AsyncTransport:
 
         files = {k: (n, b, t) for k, (n, b, t) in req.files.items()} if req.files else None
         timeout = httpx.Timeout(req.timeout[1], connect=req.timeout[0])
-        return await self.client.request(
-            req.method,
-            req.url,
-            params=req.params,
-            headers=req.headers,
-            content=req.content if not files else None,
-            data=None,
-            files=files,
-            timeout=timeout,
-            follow_redirects=True,
-        )
+        client, in_flight = CLIENT_POOL.entry(self._pool_key, self.target.verify)
+        async with in_flight:
+            return await client.request(
+                req.method,
+                req.url,
+                params=req.params,
+                headers=req.headers,
+                content=req.content if not files else None,
+                data=None,
+                files=files,
+                timeout=timeout,
+                follow_redirects=True,
+            )

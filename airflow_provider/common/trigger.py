@@ -66,6 +66,9 @@ class RemoteJobTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         job = self.job()
+        if not job.coalesce_window:
+            # every wait of this loop on the same scope shares one list call per poll interval
+            job.coalesce_window = self.poll_interval
         hook = job.async_hook(self.conn_id)
         try:
             event = await hook.drive(

@@ -57,6 +57,9 @@ class ScenarioRunJob(RemoteJob):
         run = yield from scenarios.get_run(ref["project_key"], ref["scenario_id"], ref["run_id"])
         return self.classify(run)
 
+    def poll_key(self, ref: Ref) -> tuple[Any, ...] | None:
+        return ("dss-scenarios", ref["project_key"]) if self.coalesce_window > 0 and ref.get("start") else None
+
     def cancel(self, ref: Ref) -> Flow[Any]:
         # DSS aborts "the scenario", i.e. whatever run is current: only abort if that run is ours
         current = yield from scenarios.get_current_run(ref["project_key"], ref["scenario_id"])

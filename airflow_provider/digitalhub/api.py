@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import re
 import uuid as uuidlib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +122,36 @@ def list_runs(project: str, max_pages: int | None = None, **filters: Any) -> Flo
         page += 1
         if not content or page >= int(envelope.get("totalPages", 1)) or (max_pages is not None and page >= max_pages):
             return runs
+
+
+#: runs per page when looking for waited runs (Spring clamps ``size`` at its max-page-size, 2000 by default)
+FIND_PAGE_SIZE = 1000
+#: how far back (in pages, newest first) the look-up goes before the missing runs are read one by one
+FIND_MAX_PAGES = 5
+
+
+def find_runs(project: str, run_ids: Sequence[str], max_pages: int | None = None, size: int | None = None) -> Flow[dict[str, Run]]:
+    """The runs among ``run_ids`` found in the project's newest runs: one listing for many waits.
+
+    Pages newest first (``created,DESC``) and stops once every id is seen; a run created while
+    paging shifts the rest down one place (seen twice, never missed). Runs older than
+    ``max_pages`` pages are absent from the answer: the caller reads those itself.
+    """
+    max_pages = FIND_MAX_PAGES if max_pages is None else max_pages
+    size = FIND_PAGE_SIZE if size is None else size
+    wanted = set(run_ids)
+    found: dict[str, Run] = {}
+    page = 0
+    while wanted - found.keys() and page < max_pages:
+        envelope = yield from list_runs_page(project, page=page, size=size, sort="created,DESC")
+        content = envelope.get("content") or []
+        for item in content:
+            if isinstance(item, dict) and item.get("id") in wanted:
+                found[item["id"]] = Run.model_validate(item)
+        page += 1
+        if not content or page >= int(envelope.get("totalPages", 1)):
+            break
+    return found
 
 
 def import_run(file: str | Path, reset_id: bool = False, labels: list[str] | None = None) -> Flow[Run]:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider.common.errors import NotFoundError, ProviderError
-from airflow_provider.common.flow import Flow
+from airflow_provider.common.flow import Flow, Gather
 from airflow_provider.common.jobs import JobStatus, Phase, Ref, RemoteJob
 from airflow_provider.digitalhub import api
 from airflow_provider.digitalhub.models import Run, RunState
@@ -41,7 +42,16 @@ class DigitalHubRunJob(RemoteJob):
     async_hook_class = "airflow_provider.digitalhub.hook.DigitalHubAsyncHook"
     noun = "run"
 
+    def poll_key(self, ref: Ref) -> tuple[Any, ...] | None:
+        return ("dh-runs", ref["project"]) if self.coalesce_window > 0 else None
+
     def status(self, ref: Ref) -> Flow[JobStatus]:
+        if self.coalesce_window > 0:
+            # one newest-first listing per project and window answers every wait of the loop, final
+            # state and message included; a run it does not reach is read on its own below
+            listed = yield Gather(("dh-runs", ref["project"]), ref["run_id"], self.coalesce_window, functools.partial(api.find_runs, ref["project"]))
+            if listed is not None:
+                return classify(listed)
         try:
             run = yield from api.get_run(ref["run_id"], ref["project"])
         except NotFoundError:

@@ -2,7 +2,8 @@
 machine, Spring page envelopes, logs (base64), metrics, DHCore error bodies and API-level headers.
 
 Knobs: ``run_duration`` and ``pending_after`` (seconds), ``stop_after`` (STOP -> STOPPED), and per
-run ``spec.parameters.fail`` (true: the run ends in ERROR with ``fail_message``). A run whose task
+run ``spec.parameters.fail`` (true: the run ends in ERROR with ``fail_message``) and
+``spec.parameters.duration`` (seconds RUNNING, instead of ``run_duration``). A run whose task
 is ``DEMO_TASK`` runs the demo function.
 """
 
@@ -228,11 +229,16 @@ class DHCore:
             "spec": {"function": function, "local_execution": False, "inputs": {}, "parameters": {}, **spec}, "extensions": [],
         }  # fmt: skip
         params = stored["spec"].get("parameters") or {}
-        rec = RunRecord(
-            stored, now, bool(spec.get("local_execution")), bool(isinstance(params, dict) and params.get("fail")), self.run_duration, self.pending_after
-        )
+        params = params if isinstance(params, dict) else {}
+        # spec.parameters.duration: this run's own running time (benchmarks end runs at known times)
+        duration = float(params["duration"]) if isinstance(params.get("duration"), int | float) else self.run_duration
+        rec = RunRecord(stored, now, bool(spec.get("local_execution")), bool(params.get("fail")), duration, self.pending_after)
         self.runs[(project, run_id)] = rec
         return rec
+
+
+#: Spring Data's default ``max-page-size``: a larger ``size`` is clamped, not refused
+MAX_PAGE_SIZE = 2000
 
 
 def _page(items: list[dict[str, Any]], page: int, size: int) -> dict[str, Any]:
@@ -396,7 +402,7 @@ def router(core: DHCore, auth: str) -> APIRouter:
 
         items = [r for r in items if keep(r)]
         items.sort(key=lambda r: r["metadata"]["created"], reverse=not sort.upper().endswith("ASC"))
-        return _page(items, page, size)
+        return _page(items, page, min(size, MAX_PAGE_SIZE))
 
     @api.get("/api/v1/-/{project}/runs/{run_id}")
     def get_run(project: str, run_id: str, request: Request) -> Any:
