@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from airflow_provider.common.errors import ApiError, ConfigError
+from airflow_provider.common.errors import ApiError, ConfigError, SubmitOutcomeUnknown
 from airflow_provider.common.flow import Call, Flow, Shared
 from airflow_provider.common.transport import quote_segment as q
 
@@ -27,10 +27,16 @@ TASK = "uuid extensionName actionName receivedAt createdBy endedAt resultCode st
 #: the first time, for a venv to be built: never the official client's 0.5 s
 EXECUTE_TIMEOUT = 300.0
 RELEASED, TASKS = "released", "tasks"
+#: both generations: a title may have 256 characters, the title *filter* of ``experiments`` only 64
+TITLE_MAX, TITLE_FILTER_MAX = 256, 64
 
 
 class GraphQLError(ApiError):
     """The server answered HTTP 200 with GraphQL ``errors``."""
+
+
+class ExecuteTimeout(SubmitOutcomeUnknown):
+    """A released server did not answer an action's execution in time (it may still be running it)."""
 
 
 class Experiment(BaseModel):
@@ -175,6 +181,11 @@ def find_experiments_page(
     start_datetime: dt.datetime | str | None = None,
     end_datetime: dt.datetime | str | None = None,
 ) -> Flow[tuple[list[Experiment], int]]:
+    if search is not None and len(search) > TITLE_FILTER_MAX:
+        raise ConfigError(
+            f"search has {len(search)} characters; the server filters titles by at most {TITLE_FILTER_MAX}: search by a part of the title "
+            "(title_search_key() gives one) and compare the titles found"
+        )
     query = (
         "query GetExperiments($limit: Int!, $offset: Int!, $title: String = null, $startDate: DateTime = null, $endDate: DateTime = null, $tags: [String!] = null) "
         f"{{ experiments(filters: {{title: $title, startDate: $startDate, endDate: $endDate, tags: $tags}}, limit: $limit, offset: $offset) {{ experimentsData {{ {EXP} }} totalExperimentsCount }} }}"
@@ -182,6 +193,14 @@ def find_experiments_page(
     variables = {"limit": limit, "offset": offset, "title": search, "startDate": _iso(start_datetime), "endDate": _iso(end_datetime), "tags": tags}
     data = yield from gql(query, variables, "experiments")
     return [Experiment.model_validate(e) for e in data["experimentsData"]], int(data["totalExperimentsCount"])
+
+
+def title_search_key(title: str) -> str | None:
+    """A title filter that finds the experiments titled exactly ``title`` (among others): the filter is a
+    case-insensitive SQL ``ILIKE`` substring of at most 64 characters, where ``%`` and ``_`` match themselves
+    too but a backslash escapes the next character, so take the longest backslash-free part, cut to 64."""
+    part = max(title.split("\\"), key=len)[:TITLE_FILTER_MAX]
+    return part or None
 
 
 def find_all_experiments(search: str | None = None, tags: list[str] | None = None, page_size: int = 100, **dates: Any) -> Flow[list[Experiment]]:
@@ -304,21 +323,19 @@ def validate_parameters(action: ExtensionAction, parameters: dict[str, Any]) -> 
 def _check_type(action: str, name: str, spec: ExtensionParameter, value: Any) -> str:
     kind = spec.data_type
     where = f"action {action!r}: parameter {name!r}"
-    if kind == "int":
+    # values go as ``str(value)``, the way pyaqueduct sends them; the server checks and normalises them itself
+    if kind in ("int", "float"):
         try:
-            return str(int(str(value)))
+            (int if kind == "int" else float)(str(value))
         except ValueError:
-            raise ConfigError(f"{where} must be an int, got {value!r}") from None
-    if kind == "float":
-        try:
-            return str(float(str(value)))
-        except ValueError:
-            raise ConfigError(f"{where} must be a float, got {value!r}") from None
+            raise ConfigError(f"{where} must be an {kind}, got {value!r}") from None
+        return str(value)
     if kind == "bool":
         text = str(value).lower()
         if text not in ("true", "false", "1", "0"):
             raise ConfigError(f"{where} must be a bool, got {value!r}")
-        return "1" if text in ("true", "1") else "0"
+        # pyaqueduct sends str(True) == "True"; declared defaults come back from the server as "1"/"0"
+        return "True" if text in ("true", "1") else "False"
     if kind == "select" and str(value) not in (spec.options or []):
         raise ConfigError(f"{where} must be one of {spec.options}, got {value!r}")
     if kind == "experiment" and not _EID.match(str(value)):
@@ -340,19 +357,42 @@ def generation(max_age: float = 300.0) -> Flow[str]:
     return (yield Shared(("aqueduct-generation",), max_age, detect_generation()))
 
 
-def execute_extension(extension: str, action: str, params: list[list[str]], experiment_uuid: str | None = None) -> Flow[Task | ExecutionResult]:
+def execute_extension(
+    extension: str, action: str, params: list[list[str]], experiment_uuid: str | None = None, timeout: float | None = None
+) -> Flow[Task | ExecutionResult]:
     """Run an action: a :class:`Task` to poll on a task-based server, an :class:`ExecutionResult`
-    (after the script ran) on a released server."""
+    (after the script ran) on a released server.
+
+    ``timeout``: seconds to wait for the answer (default :data:`EXECUTE_TIMEOUT`). The released
+    generation answers only when the script ended (it stops it after 60 s) and, on an extension's
+    first call, after building its environment; when no answer came in time the request is not
+    resent (the server may still be running the action) and :class:`ExecuteTimeout` says so."""
+    if timeout is not None and timeout <= 0:
+        raise ConfigError(f"timeout must be positive seconds, got {timeout!r}")
+    wait = EXECUTE_TIMEOUT if timeout is None else float(timeout)
     gen = yield from generation()
     if gen == RELEASED:
         query = "mutation ExecuteExtension($extension: String!, $action: String!, $params: [[String!]!]!) { executeExtension(params: $params, extension: $extension, action: $action) { logExperiment logFile returnCode stderr stdout } }"
-        data = yield from gql(query, {"extension": extension, "action": action, "params": params}, "executeExtension", read_timeout=EXECUTE_TIMEOUT)
+        try:
+            data = yield from gql(query, {"extension": extension, "action": action, "params": params}, "executeExtension", read_timeout=wait)
+        except SubmitOutcomeUnknown as exc:
+            if exc.status is not None:
+                raise
+            raise ExecuteTimeout(
+                f"{extension}/{action}: no answer within {wait:g} s ({exc.reason}). This server generation runs the action inside the request "
+                "(up to 60 s of script, plus building the extension's environment on its first call), so it may still be running: "
+                "its log file will appear in the experiment of its experiment parameter. It was not resent; raise timeout= if the action needs longer",
+                method=exc.method,
+                url=exc.url,
+                reason=exc.reason,
+                call=exc.call,
+            ) from None
         return ExecutionResult.model_validate(data)
     if not experiment_uuid:
         raise ConfigError("this Aqueduct server runs actions as tasks owned by an experiment: pass the experiment (EID or UUID)")
     query = f"mutation ExecuteExtension($experimentUuid: UUID!, $extension: String!, $action: String!, $params: [[String!]!]!) {{ executeExtension(executeExtensionInput: {{experimentUuid: $experimentUuid, extension: $extension, action: $action, params: $params}}) {{ {TASK} }} }}"
     data = yield from gql(
-        query, {"experimentUuid": experiment_uuid, "extension": extension, "action": action, "params": params}, "executeExtension", read_timeout=EXECUTE_TIMEOUT
+        query, {"experimentUuid": experiment_uuid, "extension": extension, "action": action, "params": params}, "executeExtension", read_timeout=wait
     )
     return Task.model_validate(data)
 

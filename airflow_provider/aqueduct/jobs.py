@@ -59,7 +59,8 @@ class AqueductTaskJob(RemoteJob):
         return f"result code {code}: {err.strip()}" if code is not None else err.strip()
 
     def url(self, target: Target, ref: Ref) -> str | None:
-        return f"{target.base_url}/experiments/{ref['experiment_eid']}" if ref.get("experiment_eid") else None
+        # the web UI's experiment page (its router: /aqd/experiments/:experimentIdentifier, looked up by EID)
+        return f"{target.base_url}/aqd/experiments/{ref['experiment_eid']}" if ref.get("experiment_eid") else None
 
     def describe(self, ref: Ref) -> str:
         return f"Aqueduct task {ref['task_id']}"

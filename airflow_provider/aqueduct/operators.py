@@ -51,9 +51,14 @@ class AqueductCreateExperimentOperator(BaseOperator):
         self.aqueduct_conn_id = aqueduct_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider.aqueduct.api import TITLE_MAX, title_search_key
+
+        if len(self.title) > TITLE_MAX:
+            raise ConfigError(f"title has {len(self.title)} characters; Aqueduct allows at most {TITLE_MAX}")
         hook = _hook(self.aqueduct_conn_id)
         if self.reuse_existing:
-            same = [e for e in hook.find_all_experiments(search=self.title) if e.title == self.title]
+            # the server's title filter takes at most 64 characters: search by a part, keep the exact title
+            same = [e for e in hook.find_all_experiments(search=title_search_key(self.title)) if e.title == self.title]
             if same:
                 self.log.info("experiment %r exists (EID %s): reusing it", self.title, same[0].eid)
                 experiment = (
@@ -136,7 +141,9 @@ class AqueductExecuteExtensionOperator(RemoteJobOperator):
 
     * On a task-based server the action becomes a task: the operator waits for it (deferrable),
       and ``on_kill``/timeout cancel it.
-    * On a released server the action runs synchronously within the request.
+    * On a released server the action runs synchronously within the request: ``timeout`` (else
+      ``execution_timeout``, else 300 s) bounds the wait for the answer; the server stops scripts after
+      60 s and builds an extension's environment on its first call before answering.
 
     Either way stdout and stderr tails go to the task log, and a non-zero result code fails the task
     unless ``fail_on_nonzero=False``. Returns ``{"result_code", "state", "stdout_tail", "stderr_tail", ...}``.
@@ -179,7 +186,8 @@ class AqueductExecuteExtensionOperator(RemoteJobOperator):
         if hook.detect_generation() == "tasks":
             return super().execute(context)
         params, _ = self._prepare(hook)
-        result = hook.execute_extension(self.extension, self.action, params)
+        limit = self.timeout or (self.execution_timeout.total_seconds() if self.execution_timeout else None)
+        result = hook.execute_extension(self.extension, self.action, params, timeout=limit)
         from airflow_provider.aqueduct.jobs import tail
 
         self.log.info("%s/%s returned %d\nstdout:\n%s", self.extension, self.action, result.return_code, tail(result.stdout, self.log_tail_lines))

@@ -221,6 +221,35 @@ def _outcome_unknown(target: Target, call: Call, req: PreparedRequest, reason: s
     )
 
 
+def tls_failure(exc: BaseException) -> str | None:
+    """``"certificate"`` or ``"handshake"`` when ``exc`` is a failed TLS handshake, else None. Nothing of
+    the request reached the server then, and resending cannot help."""
+    import ssl
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(current):
+            return "certificate"
+        if isinstance(current, ssl.SSLError) or type(current).__name__ == "SSLError" or "[SSL" in str(current):
+            return "handshake"
+        current = current.__cause__ or current.__context__ or (current.args[0] if current.args and isinstance(current.args[0], BaseException) else None)
+    return None
+
+
+def _tls_error(target: Target, req: PreparedRequest, kind: str) -> TransportError:
+    where = req.url.split("/", 3)[2] if "://" in req.url else req.url
+    if kind == "certificate":
+        text = (f"TLS certificate of {target.platform} at {where} could not be verified: give the CA bundle to the system, "
+                "or set verify_ssl false in the connection extra for a test server")  # fmt: skip
+    else:
+        text = (f"scheme mismatch: the TLS handshake with {target.platform} at {where} failed, so the server does not speak https there "
+                f"(the connection uses {req.url.split(':', 1)[0]}; without a scheme in Host it defaults to https); "
+                "write http://host:port in Host if the server is plain http. Nothing was sent")  # fmt: skip
+    return TransportError(text, may_have_reached_server=False)
+
+
 class Attempts:
     """The retry bookkeeping of one request, shared by both transports (only sending differs)."""
 
@@ -232,6 +261,9 @@ class Attempts:
     def failed_to_send(self, exc: Exception, kind: FailureKind) -> float:
         """Seconds to wait before resending, or raise a clear :class:`TransportError` (or
         :class:`SubmitOutcomeUnknown` when a non-idempotent request may have been carried out)."""
+        tls = tls_failure(exc)
+        if tls is not None:
+            raise _tls_error(self.target, self.req, tls) from None
         self.attempt += 1
         idempotent = self.call.is_idempotent
         delay = self.target.policy.delay_for_transport_error(

@@ -12,8 +12,8 @@ The seeded ``demo`` extension has actions ``echo`` (prints its parameters), ``fa
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
-import re
 import threading
 import time
 import uuid as uuidlib
@@ -22,9 +22,10 @@ from string import Template
 from typing import Any
 
 from fastapi import FastAPI, File, Header, Request, UploadFile
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 
 from airflow_provider.testing import Emulator
+from airflow_provider.testing import aqueduct_rules as rules
 from airflow_provider.testing.server import FaultInjector, Faults
 
 COMMON_SDL = """
@@ -113,9 +114,8 @@ TASKS_SDL = Template(TASKS_SDL).substitute(mutations=COMMON_MUTATIONS.strip("\n"
 
 SCOPES = ["experiment::view::own", "experiment::view::all", "experiment::create::own", "experiment::edit::own", "experiment::edit::all",
           "experiment::delete::own", "experiment::delete::all", "job::view::own", "job::view::all", "job::create", "job::cancel::own", "job::cancel::all"]  # fmt: skip
-TAG_RE = re.compile(r"^[a-zA-Z0-9\-_:/]{1,64}$")
-EID_RE = re.compile(r"^\d+-[a-zA-Z0-9]+$")
-FILE_NAME_RE = re.compile(r"^[^/\\\x00]+$")
+#: the released generation stops an action's script after this many seconds (``timeout=60`` in core 0.5.0)
+SCRIPT_LIMIT = 60.0
 
 
 def _param(name: str, data_type: str, default: str | None = None, options: list[str] | None = None, description: str = "") -> dict[str, Any]:
@@ -159,9 +159,17 @@ class Task:
     stdout: str
     stderr: str
     revoked_at: float | None = None
+    queue_delay: float = 0.1
+
+    @property
+    def started(self) -> float:
+        return self.received + self.queue_delay
+
+    def revoked_while_queued(self) -> bool:
+        return self.revoked_at is not None and self.revoked_at < self.started
 
     def status(self, now: float) -> tuple[str, float | None]:
-        started = self.received + 0.1
+        started = self.started
         end = started + self.duration
         if self.revoked_at is not None and self.revoked_at < end:
             return "REVOKED", self.revoked_at
@@ -181,18 +189,33 @@ class AqueductState:
     tasks: dict[str, Task] = field(default_factory=dict)
     extensions: list[dict[str, Any]] = field(default_factory=lambda: [DEMO_EXTENSION])
     lock: threading.RLock = field(default_factory=threading.RLock)
+    #: seconds the first call of an extension spends building its environment (venv + requirements)
+    venv_build_seconds: float = 0.0
+    #: released generation: the script limit (the server answers with an error after it)
+    script_limit: float = SCRIPT_LIMIT
+    #: task generation: seconds a task stays queued (PENDING) before a worker starts it
+    queue_delay: float = 0.1
+    venvs: set[str] = field(default_factory=set)
 
     # --- experiments -----------------------------------------------------------------------
     def create_experiment(self, title: str, description: str, tags: list[str]) -> dict[str, Any]:
-        if len(title) > 256:
-            raise GraphQLFault("Title should be maximum 256 characters long.")
+        rules.title(title)
+        rules.description(description)
+        rules.tag_list(tags, "tags")
+        if len(tags) > rules.TAGS_PER_EXPERIMENT:
+            raise GraphQLFault(f"You can have a maximum of {rules.TAGS_PER_EXPERIMENT} tags in an experiment.")
+        # the server makes a set of the tags (exact duplicates collapse); two spellings of a new tag collide on its key
+        unique = list(dict.fromkeys(tags))
+        new_keys = [t.lower() for t in unique if t.lower() not in self.tags]
+        if len(set(new_keys)) != len(new_keys):
+            raise GraphQLFault('(sqlalchemy.exc.IntegrityError) duplicate key value violates unique constraint "tags_pkey"')
         today = dt.datetime.now().strftime("%Y%m%d")
         used = [int(e["eid"].split("-")[1]) for e in self.experiments.values() if e["eid"].startswith(today + "-")]
         now = time.time()
         exp = {"uuid": str(uuidlib.uuid4()), "title": title, "description": description, "eid": f"{today}-{max(used, default=0) + 1}",
                "createdAt": now_iso(now), "updatedAt": now_iso(now + 0.000007), "createdBy": "admin", "tags": []}  # fmt: skip
         self.experiments[exp["uuid"]] = exp
-        self.add_tags(exp, tags)
+        self.link_tags(exp, unique)
         return exp
 
     def by_uuid(self, value: str, message: str = "Non-existing experiment with the specified UUID for the user.") -> dict[str, Any]:
@@ -211,19 +234,18 @@ class AqueductState:
         raise GraphQLFault("Non-existing experiment with the specified eid for the user.")
 
     def add_tags(self, exp: dict[str, Any], tags: list[str]) -> None:
+        """``addTagsToExperiment``: no cap on the count (only creation has one), no duplicates in one request."""
         lowered = [t.lower() for t in tags]
         if len(set(lowered)) != len(lowered):
             raise GraphQLFault("Duplicate tags are not allowed in the request.")
-        for tag in tags:
-            if not tag:
-                raise GraphQLFault("Tag cannot be empty")
-            if not TAG_RE.match(tag):
-                raise GraphQLFault("Tag can only contain alphanumeric characters, colons, hyphens, underscores and slashes")
+        self.link_tags(exp, tags)
+
+    def link_tags(self, exp: dict[str, Any], tags: list[str]) -> None:
+        # tags are keyed by their lower case; a tag keeps the spelling it was first created with, server-wide
         for tag in tags:
             spelling = self.tags.setdefault(tag.lower(), tag)
             if spelling.lower() not in [t.lower() for t in exp["tags"]]:
                 exp["tags"].append(spelling)
-        exp["updatedAt"] = now_iso()
 
     def view(self, exp: dict[str, Any]) -> dict[str, Any]:
         files = [{"name": n, "path": f"/api/files/{exp['uuid']}", "modifiedAt": now_iso(m)} for n, (_, m) in self.files.get(exp["uuid"], {}).items()]
@@ -248,29 +270,13 @@ class AqueductState:
         missing, unexpected = set(declared) - set(given), set(given) - set(declared)
         if missing or unexpected:
             raise GraphQLFault(f"Parameters error: keys don't match expected set. Missing keys: {missing or '{}'}; Unexpected keys: {unexpected or '{}'}")
-        out = []
-        for name, definition in declared.items():
-            value, kind = given[name], definition["dataType"]
-            if kind == "int":
-                try:
-                    value = str(int(value))
-                except ValueError:
-                    raise GraphQLFault(f"{value} is not int.") from None
-            elif kind == "float":
-                try:
-                    value = str(float(value))
-                except ValueError:
-                    raise GraphQLFault(f"{value} is not float.") from None
-            elif kind == "bool":
-                if value.lower() not in ("true", "false", "1", "0"):
-                    raise GraphQLFault(f"{value} is not bool.")
-                value = "1" if value.lower() in ("true", "1") else "0"
-            elif kind == "select" and value not in (definition["options"] or []):
-                raise GraphQLFault(f"{value} is not in {definition['options']}.")
-            elif kind == "experiment" and not EID_RE.match(value):
-                raise GraphQLFault(f"{value} is not a valid experiment id.")
-            out.append((definition, value))
-        return out
+        return [(d, rules.parameter_value(d["dataType"], given[name], d["options"])) for name, d in declared.items()]
+
+    def prepare_environment(self, extension: str) -> None:
+        """The first call of an extension builds its venv before anything else happens (the server blocks meanwhile)."""
+        if extension not in self.venvs:
+            time.sleep(self.venv_build_seconds)
+            self.venvs.add(extension)
 
     def run_script(self, action: str, values: dict[str, str]) -> tuple[int, str, str, float]:
         """(return code, stdout, stderr, duration) of the demo actions."""
@@ -284,9 +290,10 @@ class AqueductState:
     def task_view(self, task: Task) -> dict[str, Any]:
         status, ended = task.status(time.time())
         done = status in ("SUCCESS", "FAILURE")
+        revoked = ("revoked" if task.revoked_while_queued() else "terminated") if status == "REVOKED" else None
         return {"uuid": task.uuid, "extensionName": task.extension, "actionName": task.action, "createdBy": "admin", "receivedAt": now_iso(task.received),
                 "endedAt": now_iso(ended) if ended else None, "taskStatus": status, "resultCode": task.code if done else None,
-                "stdOut": task.stdout if done else None, "stdErr": task.stderr if done else ("terminated" if status == "REVOKED" else None),
+                "stdOut": task.stdout if done else None, "stdErr": task.stderr if done else revoked,
                 "parameters": [{"key": d, "value": v} for d, v in task.params], "_experiment": task.experiment_uuid}  # fmt: skip
 
 
@@ -298,23 +305,32 @@ def _resolvers(state: AqueductState) -> dict[str, Any]:
         return state.view(state.by_uuid(value, "DB query failed due to non-existing experiment with the specified UUID."))
 
     def experiments(_: Any, info: Any, offset: int, limit: int, filters: dict[str, Any] | None = None) -> dict[str, Any]:
-        if limit > 500:
-            raise GraphQLFault("Maximum allowed limit for experiments is 500")
+        if limit > rules.LIST_LIMIT:
+            raise GraphQLFault(f"Maximum allowed limit for experiments is {rules.LIST_LIMIT}")
         filters = filters or {}
+        search = filters.get("title")
+        if search is not None:
+            rules.title(search, rules.TITLE_FILTER_MAX)
+        any_of = rules.tag_list(filters["tags"], "tags", rules.FILTER_TAGS_MAX) if filters.get("tags") is not None else None
+        all_of = rules.tag_list(filters["shouldIncludeTags"], "should_include_tags", rules.FILTER_MUST_TAGS_MAX) if filters.get("shouldIncludeTags") is not None else None  # fmt: skip
         items = sorted(state.experiments.values(), key=lambda e: e["createdAt"], reverse=True)
-        if filters.get("title"):
-            needle = filters["title"].lower()
-            items = [e for e in items if needle in e["title"].lower() or needle in e["eid"].lower()]
-        if filters.get("tags"):
-            wanted = {t.lower() for t in filters["tags"]}
+        if search is not None:  # ILIKE '%search%' on the title or the EID
+            items = [e for e in items if any(rules.like(f"%{search}%", e[k], case_insensitive=True) for k in ("title", "eid"))]
+        start, end = (_utc(filters.get(k)) for k in ("startDate", "endDate"))
+        items = [e for e in items if (start is None or _utc(e["createdAt"]) >= start) and (end is None or _utc(e["createdAt"]) <= end)]  # type: ignore[operator]
+        if any_of is not None:
+            wanted = {t.lower() for t in any_of}
             items = [e for e in items if wanted & {t.lower() for t in e["tags"]}]
-        if filters.get("startDate"):
-            items = [e for e in items if e["createdAt"] >= dt.datetime.fromisoformat(filters["startDate"]).astimezone(dt.UTC).isoformat()]
-        if filters.get("endDate"):
-            items = [e for e in items if e["createdAt"] <= dt.datetime.fromisoformat(filters["endDate"]).astimezone(dt.UTC).isoformat()]
+        if all_of is not None:
+            needed = {t.lower() for t in all_of}
+            items = [e for e in items if needed <= {t.lower() for t in e["tags"]}]
+        if not (all_of and rules.ARCHIVED in {t.lower() for t in all_of}):  # archived experiments are listed only when asked for
+            items = [e for e in items if not rules.is_archived(t.lower() for t in e["tags"])]
         return {"experimentsData": [state.view(e) for e in items[offset : offset + limit]], "totalExperimentsCount": len(items)}
 
     def tags(_: Any, info: Any, limit: int | None = None, offset: int | None = None, filters: dict[str, Any] | None = None) -> dict[str, Any]:
+        if limit and limit > rules.LIST_LIMIT:
+            raise GraphQLFault(f"Maximum allowed limit for tags is {rules.LIST_LIMIT}")
         linked = {t.lower() for e in state.experiments.values() for t in e["tags"]}
         names = [v for k, v in sorted(state.tags.items()) if (filters or {}).get("includeDangling") or k in linked]
         start = offset or 0
@@ -325,24 +341,32 @@ def _resolvers(state: AqueductState) -> dict[str, Any]:
         return state.view(state.create_experiment(i["title"], i["description"], i["tags"]))
 
     def update(_: Any, info: Any, uuid: str, experimentUpdateInput: dict[str, Any]) -> dict[str, Any]:
+        new_title, new_description = experimentUpdateInput.get("title"), experimentUpdateInput.get("description")
+        if new_title is not None:
+            rules.title(new_title)
+        if new_description is not None:
+            rules.description(new_description)
         exp = state.by_uuid(uuid)
-        for key in ("title", "description"):
-            if experimentUpdateInput.get(key) is not None:
-                exp[key] = experimentUpdateInput[key]
+        for key, value in (("title", new_title), ("description", new_description)):
+            if value:  # the server ignores empty values: setting "" changes nothing
+                exp[key] = value
         exp["updatedAt"] = now_iso()
         return state.view(exp)
 
     def add_tag(_: Any, info: Any, experimentTagInput: dict[str, Any]) -> dict[str, Any]:
+        rules.tag(experimentTagInput["tag"])
         exp = state.by_uuid(experimentTagInput["uuid"])
         state.add_tags(exp, [experimentTagInput["tag"]])
         return state.view(exp)
 
     def add_tags(_: Any, info: Any, experimentTagsInput: dict[str, Any]) -> dict[str, Any]:
+        rules.tag_list(experimentTagsInput["tags"], "tags")
         exp = state.by_uuid(experimentTagsInput["uuid"])
         state.add_tags(exp, experimentTagsInput["tags"])
         return state.view(exp)
 
     def remove_tag(_: Any, info: Any, experimentTagInput: dict[str, Any]) -> dict[str, Any]:
+        rules.tag(experimentTagInput["tag"])
         exp = state.by_uuid(experimentTagInput["uuid"])
         lower = experimentTagInput["tag"].lower()
         if lower not in [t.lower() for t in exp["tags"]]:
@@ -358,9 +382,17 @@ def _resolvers(state: AqueductState) -> dict[str, Any]:
             del state.tasks[tid]
 
     def execute_released(_: Any, info: Any, extension: str, action: str, params: list[list[str]]) -> dict[str, Any]:
-        values = dict((d["name"], v) for d, v in state.validate(state.action(extension, action), params))
+        # core 0.5.0 runs all of this inside the request, on the server's only event loop: every other request waits
+        definition = state.action(extension, action)
+        state.prepare_environment(extension)
+        values = dict((d["name"], v) for d, v in state.validate(definition, params))
+        code, out, err, duration = state.run_script(action, values)
+        if duration > state.script_limit:
+            # communicate(timeout=60) gives up, then leaving ``with Popen`` waits for the script anyway
+            time.sleep(duration)
+            raise GraphQLFault(f"Command '{VENV_PYTHON} {action}.py' timed out after {state.script_limit:g} seconds")
+        time.sleep(duration)
         target = state.by_eid(values["experiment"])
-        code, out, err, _duration = state.run_script(action, values)
         log_name = f"{extension}-{action}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}.log"
         state.files.setdefault(target["uuid"], {})[log_name] = (f"result code:\n{code}\n======\nstdout:\n{out}\n======\nstderr:\n{err}".encode(), time.time())
         return {"returnCode": code, "stdout": out, "stderr": err, "logExperiment": target["eid"], "logFile": log_name}
@@ -368,9 +400,13 @@ def _resolvers(state: AqueductState) -> dict[str, Any]:
     def execute_task(_: Any, info: Any, executeExtensionInput: dict[str, Any]) -> dict[str, Any]:
         i = executeExtensionInput
         exp = state.by_uuid(i["experimentUuid"], "Experiment not found in the database.")
-        validated = state.validate(state.action(i["extension"], i["action"]), i["params"])
+        definition = state.action(i["extension"], i["action"])
+        state.prepare_environment(i["extension"])
+        validated = state.validate(definition, i["params"])
         code, out, err, duration = state.run_script(i["action"], {d["name"]: v for d, v in validated})
-        task = Task(str(uuidlib.uuid4()), exp["uuid"], i["extension"], i["action"], validated, time.time(), duration, code, out, err)
+        task = Task(
+            str(uuidlib.uuid4()), exp["uuid"], i["extension"], i["action"], validated, time.time(), duration, code, out, err, queue_delay=state.queue_delay
+        )
         state.tasks[task.uuid] = task
         return state.task_view(task)
 
@@ -384,10 +420,14 @@ def _resolvers(state: AqueductState) -> dict[str, Any]:
         return state.task_view(found)
 
     def tasks(_: Any, info: Any, offset: int, limit: int, filters: dict[str, Any] | None = None) -> dict[str, Any]:
-        if limit > 500:
-            raise GraphQLFault("Maximum allowed limit for tasks is 500")
+        if limit > rules.LIST_LIMIT:
+            raise GraphQLFault(f"Maximum allowed limit for experiments is {rules.LIST_LIMIT}")  # sic: the task resolver reuses it
         f = filters or {}
         items = sorted(state.tasks.values(), key=lambda t: t.received, reverse=True)
+        start, end = _utc(f.get("startDate")), _utc(f.get("endDate"))
+        items = [t for t in items if (start is None or t.received >= start.timestamp()) and (end is None or t.received <= end.timestamp())]
+        if f.get("username") is not None:
+            items = [t for t in items if f["username"] == "admin"]  # every task is admin's on the open-source server
         if f.get("extensionName"):
             items = [t for t in items if t.extension == f["extensionName"]]
         if f.get("actionName"):
@@ -419,6 +459,17 @@ def _resolvers(state: AqueductState) -> dict[str, Any]:
     return {"Query": query, "Mutation": mutation}
 
 
+#: the released server substitutes the extension venv's python for ``$python`` in the action's script
+VENV_PYTHON = "/extensions/demo/.aqueduct-extension-venv/bin/python"
+
+
+def _utc(value: str | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    parsed = dt.datetime.fromisoformat(value)
+    return (parsed if parsed.tzinfo else parsed.astimezone()).astimezone(dt.UTC)
+
+
 def build_schema(state: AqueductState) -> Any:
     import graphql
 
@@ -432,14 +483,25 @@ def build_schema(state: AqueductState) -> Any:
     return schema
 
 
-def create_app(demo: bool = False, generation: str | None = None, **_: Any) -> Emulator:
-    """``generation``: ``released`` (default) or ``tasks`` (default in demo mode, so the example waits on a task)."""
+def create_app(
+    demo: bool = False,
+    generation: str | None = None,
+    venv_build_seconds: float = 0.0,
+    script_limit: float = SCRIPT_LIMIT,
+    queue_delay: float = 0.1,
+    **_: Any,
+) -> Emulator:
+    """``generation``: ``released`` (default) or ``tasks`` (default in demo mode, so the example waits on a task).
+
+    ``venv_build_seconds``: how long an extension's first call builds its environment (the real server
+    took 7 s with no requirements); ``script_limit``: the released generation's 60 s script limit;
+    ``queue_delay``: how long a task stays PENDING before a worker starts it."""
     import graphql
 
     generation = generation or ("tasks" if demo else "released")
     if generation not in ("released", "tasks"):
         raise ValueError(f"generation must be 'released' or 'tasks', got {generation!r}")
-    state = AqueductState(generation=generation)
+    state = AqueductState(generation=generation, venv_build_seconds=venv_build_seconds, script_limit=script_limit, queue_delay=queue_delay)
     schema = build_schema(state)
     app = FastAPI(title="Aqueduct emulator", docs_url=None, redoc_url=None, openapi_url=None)
 
@@ -460,53 +522,65 @@ def create_app(demo: bool = False, generation: str | None = None, **_: Any) -> E
             out["errors"] = [e.formatted for e in result.errors]
         return JSONResponse(out)
 
-    def _exp_or_404(exp_uuid: str) -> dict[str, Any]:
-        exp = state.experiments.get(exp_uuid)
+    # path UUIDs are typed as on the server: a malformed one is FastAPI's 422 ``uuid_parsing``
+    def _exp_or_404(exp_uuid: uuidlib.UUID) -> dict[str, Any]:
+        exp = state.experiments.get(str(exp_uuid))
         if exp is None:
             raise _Http(404, "The specified experiment was not found.")
         return exp
 
     @app.post("/api/files/{exp_uuid}")
-    async def upload(exp_uuid: str, file: UploadFile | None = File(None), file_name: str | None = Header(None, convert_underscores=False)) -> Any:  # noqa: B008
-        if not file_name:
+    async def upload(exp_uuid: uuidlib.UUID, file: UploadFile | None = File(None), file_name: str | None = Header(None, convert_underscores=False)) -> Any:  # noqa: B008
+        if file_name is None:
             raise _Http(422, "Filename header is missing.")
-        _exp_or_404(exp_uuid)
-        if not FILE_NAME_RE.match(file_name) or file_name in (".", ".."):
+        if not rules.file_name_ok(file_name):
             raise _Http(400, "Invalid file name.")
+        _exp_or_404(exp_uuid)
         if file is None:
             raise _Http(400, "The file is not sent correctly.")
-        state.files.setdefault(exp_uuid, {})[file_name] = (await file.read(), time.time())
+        state.files.setdefault(str(exp_uuid), {})[file_name] = (await file.read(), time.time())
         return {"result": f"Successfuly uploaded {file_name}"}
 
     @app.get("/api/files/{exp_uuid}/{file_name}")
-    def download(exp_uuid: str, file_name: str) -> Any:
+    def download(exp_uuid: uuidlib.UUID, file_name: str) -> Any:
+        if not rules.file_name_ok(file_name):
+            raise _Http(400, "Invalid file name.")
         _exp_or_404(exp_uuid)
-        found = state.files.get(exp_uuid, {}).get(file_name)
+        found = state.files.get(str(exp_uuid), {}).get(file_name)
         if found is None:
             raise _Http(404, "The requested file is not found.")
         media = "text/plain; charset=utf-8" if file_name.endswith((".txt", ".log", ".csv")) else "application/octet-stream"
         return Response(found[0], media_type=media)
 
     @app.post("/api/files/{exp_uuid}/delete_files")
-    async def delete_files(exp_uuid: str, request: Request) -> Any:
-        _exp_or_404(exp_uuid)
+    async def delete_files(exp_uuid: uuidlib.UUID, request: Request) -> Any:
         body = await request.json()
         names = body.get("file_list") if isinstance(body, dict) else None
         if not isinstance(names, list):
             raise _Http(422, "file_list is required")
+        names = list(dict.fromkeys(str(n) for n in names))
         if not names:
             raise _Http(400, "File list can not be empty.")
-        present = state.files.get(exp_uuid)
+        if not all(rules.file_name_ok(n) for n in names):
+            raise _Http(400, "Invalid file names.")
+        _exp_or_404(exp_uuid)
+        present = state.files.get(str(exp_uuid))
         if not present:
             raise _Http(400, "No files were found for this experiment")
-        missing = sorted(n for n in names if n not in present)
+        missing = [n for n in names if n not in present]
         if missing:
-            raise _Http(409, f"File(s) not found - {', '.join(missing)}")
+            raise _Http(409, f"File(s) not found - {rules.human_list(missing)}")
         for name in names:
             del present[name]
-        listed = sorted(names)
-        text = listed[0] if len(listed) == 1 else ", ".join(listed[:-1]) + f" and {listed[-1]}"
-        return {"result": f"Successfully deleted {text}"}
+        return {"result": f"Successfully deleted {rules.human_list(sorted(names))}"}
+
+    # the web UI (a single-page app): the routes of its router, the experiment page looked up by EID
+    @app.get("/aqd/experiments/{eid}")
+    def experiment_page(eid: str) -> Response:
+        with state.lock:
+            found = next((e for e in state.experiments.values() if e["eid"] == eid), None)
+        body = f"<h1>{html.escape(found['title'])}</h1><p>{found['eid']}</p>" if found else "<p>Experiment not found</p>"
+        return HTMLResponse(f"<!doctype html><title>Aqueduct</title><div id=root>{body}</div>")
 
     @app.exception_handler(Exception)
     async def http_error(_: Request, exc: Exception) -> Response:

@@ -74,7 +74,7 @@ async def test_extensions_and_parameter_validation(aq_api: Any) -> None:
     assert ext.name == "demo" and [a.name for a in ext.actions] == ["echo", "fail", "sleep"]
     echo = await aq_api("get_extension_action", "demo", "echo")
     assert validate_parameters(echo, {"experiment": "20240101-1", "message": "hi", "flag": True}) == [
-        ["experiment", "20240101-1"], ["message", "hi"], ["count", "1"], ["flag", "1"], ["mode", "fast"]
+        ["experiment", "20240101-1"], ["message", "hi"], ["count", "1"], ["flag", "True"], ["mode", "fast"]
     ]  # fmt: skip
     with pytest.raises(ConfigError, match="unknown extension 'nope'; the server has: demo"):
         await aq_api("get_extension_action", "nope", "echo")
