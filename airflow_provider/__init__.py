@@ -34,6 +34,9 @@ def get_provider_info() -> dict[str, Any]:
         "triggers": [{"integration-name": "Remote jobs", "python-modules": ["airflow_provider.common.trigger"]}],
         "extra-links": ["airflow_provider.common.links.RemoteRunLink"],
     }
+    from airflow_provider.common.assets import provider_info as asset_uris
+
+    info["asset-uris"] = asset_uris()
     for platform in PLATFORMS:
         try:
             module = importlib.import_module(f"airflow_provider.{platform}.provider")

@@ -151,6 +151,7 @@ class AqueductExecuteExtensionOperator(RemoteJobOperator):
 
     template_fields: Sequence[str] = ("extension", "action", "parameters", "experiment", "conn_id")
     job_class = "airflow_provider.aqueduct.jobs.AqueductTaskJob"
+    asset_scheme = "aqueduct"
 
     def __init__(
         self,
@@ -166,6 +167,10 @@ class AqueductExecuteExtensionOperator(RemoteJobOperator):
         super().__init__(conn_id=aqueduct_conn_id, **kwargs)
         self.extension, self.action, self.parameters, self.experiment = extension, action, parameters, experiment
         self.fail_on_nonzero = fail_on_nonzero
+        self.declare_platform_asset()
+
+    def asset_parts(self) -> Sequence[str] | None:
+        return ("extensions", self.extension, self.action)
 
     def job_options(self) -> dict[str, Any]:
         return {"accept_nonzero": not self.fail_on_nonzero}
@@ -193,6 +198,12 @@ class AqueductExecuteExtensionOperator(RemoteJobOperator):
         self.log.info("%s/%s returned %d\nstdout:\n%s", self.extension, self.action, result.return_code, tail(result.stdout, self.log_tail_lines))
         if result.stderr:
             self.log.warning("stderr:\n%s", tail(result.stderr, self.log_tail_lines))
+        ref = {"extension": self.extension, "action": self.action}
+        from airflow_provider.common.jobs import JobStatus, Phase
+
+        ok = result.return_code == 0 or not self.fail_on_nonzero
+        status = JobStatus(Phase.SUCCEEDED if ok else Phase.FAILED, "SUCCESS" if result.return_code == 0 else "FAILURE", {"result_code": result.return_code})
+        self.record_remote_outcome(ref, status, None, error=None if ok else tail(result.stderr, 5).strip() or f"exit {result.return_code}")
         if result.return_code != 0 and self.fail_on_nonzero:
             raise RemoteJobFailed(f"{self.extension}/{self.action} exited with {result.return_code}: {tail(result.stderr, 5).strip()}")
         return {"generation": "released", "result_code": result.return_code, "state": "SUCCESS" if result.return_code == 0 else "FAILURE",

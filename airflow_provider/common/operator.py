@@ -12,6 +12,7 @@ from airflow.sdk import BaseOperator, conf
 from airflow_provider.common.errors import ConfigError, ProviderError, RemoteJobFailed
 from airflow_provider.common.identity import ti_tag
 from airflow_provider.common.jobs import JobStatus, Phase, Ref, RemoteJob, import_string, is_transient, wait_flow
+from airflow_provider.common.lineage import RemoteRunLineageMixin
 from airflow_provider.common.links import REMOTE_REF_KEY, REMOTE_URL_KEY, RemoteRunLink
 
 if TYPE_CHECKING:
@@ -122,7 +123,7 @@ class WaitingMixin:
         return details
 
 
-class RemoteJobOperator(WaitingMixin, BaseOperator):
+class RemoteJobOperator(RemoteRunLineageMixin, WaitingMixin, BaseOperator):
     """Submit (or re-attach to) a remote run, push its id and URL, then wait in place or deferred.
 
     A platform subclass sets ``job_class`` (dotted path) and implements :meth:`submit`, and, where the platform
@@ -138,6 +139,8 @@ class RemoteJobOperator(WaitingMixin, BaseOperator):
     :param max_consecutive_poll_errors: transient polling failures in a row that end the wait.
     :param reattach: on a retry, adopt this task instance's own run if it is still going.
     :param log_tail_lines: remote log lines written to the task log on failure (0: none).
+    :param emit_asset: declare the platform's outlet asset (``common/assets.py``) and fill its event's extra.
+    :param asset_host: the host part of that asset's URI (default: the connection id).
     """
 
     template_fields: Sequence[str] = ("conn_id",)
@@ -157,9 +160,13 @@ class RemoteJobOperator(WaitingMixin, BaseOperator):
         max_consecutive_poll_errors: int = 5,
         reattach: bool = True,
         log_tail_lines: int = 50,
+        emit_asset: bool = True,
+        asset_host: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.emit_asset = emit_asset
+        self.asset_host = asset_host
         self.conn_id = conn_id
         self.wait_for_completion = wait_for_completion
         self.deferrable = default_deferrable() if deferrable is None else deferrable
@@ -216,6 +223,7 @@ class RemoteJobOperator(WaitingMixin, BaseOperator):
             context["ti"].xcom_push(key=REMOTE_URL_KEY, value=url)
             self.log.info("follow it at %s", url)
         if not self.wait_for_completion:
+            self.record_remote_outcome(ref, None, url)
             return {**self.summary(ref, None), "url": url, "waited": "no"}
 
         deadline = self._deadline()
@@ -248,6 +256,7 @@ class RemoteJobOperator(WaitingMixin, BaseOperator):
             # the run may be fine: do not cancel; a retry re-attaches to it
             raise ProviderError(event["message"])
         if event["event"] == "timeout":
+            self.record_remote_outcome(ref, JobStatus.from_json(event["status"]) if event.get("status") else None, job.url(hook.target, ref), error=event["message"])
             note = "left running"
             if self.cancel_on_timeout:
                 try:
@@ -261,10 +270,12 @@ class RemoteJobOperator(WaitingMixin, BaseOperator):
     def _finish(self, hook: SyncPlatformHook, ref: Ref, status: JobStatus, waited: str) -> Any:
         job = self.job()
         url = job.url(hook.target, ref)
+        self.record_remote_outcome(ref, status, url)
         if status.phase is Phase.SUCCEEDED:
             self.log.info("%s finished: %s", job.describe(ref), status.state)
             return {**self.summary(ref, status), "url": url, "waited": waited}
         details = self._explain_failure(hook, ref, status)
+        self.record_remote_outcome(ref, status, url, error=details or status.state)
         verb = "was cancelled" if status.phase is Phase.CANCELLED else "failed"
         raise RemoteJobFailed(f"{job.describe(ref)} {verb} (state {status.state})" + (f": {details}" if details else "") + (f" — see {url}" if url else ""))
 

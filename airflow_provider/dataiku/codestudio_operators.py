@@ -43,10 +43,15 @@ class DataikuBuildCodeStudioTemplateOperator(RemoteJobOperator):
 
     template_fields: Sequence[str] = ("template_id", "conn_id")
     job_class = FUTURE_JOB
+    asset_scheme = "dataiku"
 
     def __init__(self, *, template_id: str, disable_docker_cache: bool = False, dataiku_conn_id: str = "dataiku_default", **kwargs: Any) -> None:
         super().__init__(conn_id=dataiku_conn_id, **kwargs)
         self.template_id, self.disable_docker_cache = template_id, disable_docker_cache
+        self.declare_platform_asset()
+
+    def asset_parts(self) -> Sequence[str] | None:
+        return ("code-studio-templates", self.template_id)
 
     def submit(self, hook: SyncPlatformHook, context: Context, tag: str) -> Ref:
         answer = hook.build_code_studio_template(self.template_id, self.disable_docker_cache)  # type: ignore[attr-defined]
@@ -58,12 +63,17 @@ class DataikuStartCodeStudioOperator(RemoteJobOperator):
 
     template_fields: Sequence[str] = ("project_key", "code_studio_id", "conn_id")
     job_class = FUTURE_JOB
+    asset_scheme = "dataiku"
 
     def __init__(
         self, *, project_key: str, code_studio_id: str, restart_if_running: bool = False, dataiku_conn_id: str = "dataiku_default", **kwargs: Any
     ) -> None:
         super().__init__(conn_id=dataiku_conn_id, **kwargs)
         self.project_key, self.code_studio_id, self.restart_if_running = project_key, code_studio_id, restart_if_running
+        self.declare_platform_asset()
+
+    def asset_parts(self) -> Sequence[str] | None:
+        return (self.project_key, "code-studios", self.code_studio_id)
 
     def submit(self, hook: SyncPlatformHook, context: Context, tag: str) -> Ref:
         dss: DataikuHook = hook  # type: ignore[assignment]
@@ -84,12 +94,17 @@ class DataikuStopCodeStudioOperator(RemoteJobOperator):
 
     template_fields: Sequence[str] = ("project_key", "code_studio_id", "conn_id")
     job_class = FUTURE_JOB
+    asset_scheme = "dataiku"
 
     def __init__(
         self, *, project_key: str, code_studio_id: str, ignore_conflicts: bool = False, dataiku_conn_id: str = "dataiku_default", **kwargs: Any
     ) -> None:
         super().__init__(conn_id=dataiku_conn_id, **kwargs)
         self.project_key, self.code_studio_id, self.ignore_conflicts = project_key, code_studio_id, ignore_conflicts
+        self.declare_platform_asset()
+
+    def asset_parts(self) -> Sequence[str] | None:
+        return (self.project_key, "code-studios", self.code_studio_id)
 
     def submit(self, hook: SyncPlatformHook, context: Context, tag: str) -> Ref:
         dss: DataikuHook = hook  # type: ignore[assignment]

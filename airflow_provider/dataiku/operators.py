@@ -58,6 +58,7 @@ class DataikuRunScenarioOperator(RemoteJobOperator):
     template_fields: Sequence[str] = ("project_key", "scenario_id", "scenario_params", "conn_id")
     template_fields_renderers = {"scenario_params": "json"}
     job_class = "airflow_provider.dataiku.jobs.ScenarioRunJob"
+    asset_scheme = "dataiku"
 
     def __init__(
         self,
@@ -76,6 +77,10 @@ class DataikuRunScenarioOperator(RemoteJobOperator):
         self.scenario_params = scenario_params
         self.warning_is_success = warning_is_success
         self.fire_timeout = fire_timeout
+        self.declare_platform_asset()
+
+    def asset_parts(self) -> Sequence[str] | None:
+        return (self.project_key, "scenarios", self.scenario_id)
 
     def job_options(self) -> dict[str, Any]:
         return {"warning_is_success": self.warning_is_success, "coalesce_window": self.poll_interval}

@@ -39,6 +39,7 @@ class DigitalHubCreateRunOperator(RemoteJobOperator):
     template_fields: Sequence[str] = ("project", "kind", "task", "parameters", "labels", "spec", "yaml_file", "conn_id")
     template_fields_renderers = {"parameters": "json", "spec": "json"}
     job_class = "airflow_provider.digitalhub.jobs.DigitalHubRunJob"
+    asset_scheme = "digitalhub"
 
     def __init__(
         self,
@@ -63,6 +64,13 @@ class DigitalHubCreateRunOperator(RemoteJobOperator):
         self.labels = labels
         self.spec = spec
         self.yaml_file = yaml_file
+        self.declare_platform_asset()
+
+    def asset_parts(self) -> Sequence[str] | None:
+        # a YAML descriptor's project and task are only known once read: no asset then
+        if not (self.project and self.task):
+            return None
+        return (self.project, "tasks", str(self.task).rsplit("/", 1)[-1])
 
     def submit(self, hook: SyncPlatformHook, context: Context, tag: str) -> Ref:
         from airflow_provider.digitalhub.jobs import run_ref

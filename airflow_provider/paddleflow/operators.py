@@ -42,6 +42,7 @@ class PaddleflowCreateRunOperator(RemoteJobOperator):
     template_fields: Sequence[str] = ("yaml_file", "pipeline_id", "pipeline_version_id", "run_name", "parameters", "fs_name", "desc", "conn_id")
     template_fields_renderers = {"parameters": "json"}
     job_class = "airflow_provider.paddleflow.jobs.PaddleflowRunJob"
+    asset_scheme = "paddleflow"
 
     def __init__(
         self,
@@ -68,6 +69,12 @@ class PaddleflowCreateRunOperator(RemoteJobOperator):
         self.yaml_file, self.yaml_raw, self.pipeline_id, self.pipeline_version_id = yaml_file, yaml_raw, pipeline_id, pipeline_version_id
         self.run_name, self.parameters, self.disabled, self.docker_env = run_name, parameters, disabled, docker_env
         self.failure_strategy, self.fs_name, self.desc = failure_strategy, fs_name, desc
+        self.declare_platform_asset()
+
+    def asset_parts(self) -> Sequence[str] | None:
+        if self.pipeline_id:
+            return ("pipelines", self.pipeline_id)
+        return ("runs", self.run_name or self.task_id)
 
     def submit(self, hook: SyncPlatformHook, context: Context, tag: str) -> Ref:
         pf: PaddleflowHook = hook  # type: ignore[assignment]
@@ -91,10 +98,16 @@ class PaddleflowRetryRunOperator(RemoteJobOperator):
 
     template_fields: Sequence[str] = ("run_id", "conn_id")
     job_class = "airflow_provider.paddleflow.jobs.PaddleflowRunJob"
+    asset_scheme = "paddleflow"
 
     def __init__(self, *, run_id: str, paddleflow_conn_id: str = "paddleflow_default", **kwargs: Any) -> None:
         super().__init__(conn_id=paddleflow_conn_id, **kwargs)
         self.run_id = run_id
+        self.declare_platform_asset()
+
+    def asset_parts(self) -> Sequence[str] | None:
+        # the retried run's id is usually templated: the asset names the task that retries
+        return ("runs", self.task_id)
 
     def submit(self, hook: SyncPlatformHook, context: Context, tag: str) -> Ref:
         new_id = hook.retry_run(self.run_id)  # type: ignore[attr-defined]
