@@ -18,7 +18,9 @@ PAGE = 100
 
 
 def _experiment_url(target: Target, eid: str | None) -> str | None:
-    return f"{target.base_url}/experiments/{eid}" if eid else None
+    from airflow_provider.aqueduct.jobs import AqueductTaskJob
+
+    return AqueductTaskJob().url(target, {"experiment_eid": eid}) if eid else None
 
 
 class AqueductExperimentTaggedTrigger(RemoteEventTrigger):
