@@ -110,8 +110,8 @@ class DataikuCalls(ScenarioCalls, CodeStudioCalls, FutureCalls):
         )
 
     @staticmethod
-    def ping() -> Flow[Any]:
-        return (yield Call("GET", "/auth/info"))
+    def ping(with_secrets: bool = False) -> Flow[Any]:
+        return (yield Call("GET", "/auth/info", params={"withSecrets": with_secrets}))
 
     get_auth_info = endpoint(ping)
 

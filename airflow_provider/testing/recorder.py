@@ -26,7 +26,13 @@ Equivalences a test must name, each with the reason it holds for that server:
 * :class:`ServerDefault` ``(where, name, value)``: a query parameter or top-level body key that one
   side omits and the other sends with the value the server fills in when it is omitted;
 * :class:`Generated` ``(pointer)``: a body value each client generates on its own (a fresh id,
-  the current time); it must be present on both sides or on neither.
+  the current time); it must be present on both sides or on neither;
+* :class:`BooleanCase`: query booleans spelled ``True``/``true`` (the server parses them
+  case-insensitively);
+* :class:`Header` ``(name)``: a header the server ignores (a JSON body without a content type).
+
+Waits are compared with :func:`distinct` on both sides: how many looks a poll takes depends on
+timing, what each look sends does not.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ import asyncio
 import contextlib
 import json
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,6 +68,8 @@ class Exchange:
     body: bytes
     headers: dict[str, str]
     status: int
+    #: when the proxy received it (``time.time()``), for tests of polling cadence
+    at: float = 0.0
 
     def json(self) -> Any:
         """The body parsed as JSON (``None`` when empty)."""
@@ -93,7 +102,18 @@ class Generated:
     why: str = ""
 
 
-Equivalence = ServerDefault | Generated
+@dataclass(frozen=True)
+class BooleanCase:
+    why: str = ""
+
+
+@dataclass(frozen=True)
+class Header:
+    name: str
+    why: str = ""
+
+
+Equivalence = ServerDefault | Generated | BooleanCase | Header
 
 
 @dataclass
@@ -164,7 +184,7 @@ class RecordingProxy:
             self._clients[loop_id] = client
         return client
 
-    def _record(self, scope: Scope, body: bytes, status: int) -> None:
+    def _record(self, scope: Scope, body: bytes, status: int, at: float) -> None:
         headers: dict[str, str] = {}
         for raw_name, raw_value in scope.get("headers", []):
             name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
@@ -173,7 +193,7 @@ class RecordingProxy:
             elif name in self.relevant:
                 headers[name] = value
         query = tuple(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
-        exchange = Exchange(scope["method"], scope.get("raw_path", scope["path"].encode()).decode("latin-1"), query, body, headers, status)
+        exchange = Exchange(scope["method"], scope.get("raw_path", scope["path"].encode()).decode("latin-1"), query, body, headers, status, at)
         with self._lock:
             self.exchanges.append(exchange)
 
@@ -181,6 +201,7 @@ class RecordingProxy:
         if scope["type"] != "http":
             return
         body = await _read_body(receive)
+        at = time.time()
         raw_path = scope.get("raw_path") or scope["path"].encode()
         target = self.upstream + raw_path.decode("latin-1")
         if scope.get("query_string"):
@@ -189,11 +210,11 @@ class RecordingProxy:
         try:
             answer = await self._client().request(scope["method"], target, headers=headers, content=body)
         except httpx.TransportError:
-            self._record(scope, body, 0)
+            self._record(scope, body, 0, at)
             # an answer cut short, as upstream did: the client must see a reset, not a proxy's 500
             await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"100")]})
             raise EmulatedReset("upstream dropped the connection") from None
-        self._record(scope, body, answer.status_code)
+        self._record(scope, body, answer.status_code, at)
         out = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers.multi_items() if k.lower() not in _HOP_BY_HOP]
         out.append((b"content-length", str(len(answer.content)).encode()))
         await send({"type": "http.response.start", "status": answer.status_code, "headers": out})
@@ -243,6 +264,14 @@ def compare_requests(theirs: Sequence[Exchange], ours: Sequence[Exchange], equiv
     return problems
 
 
+def distinct(exchanges: Iterable[Exchange]) -> list[Exchange]:
+    """Each different request once, in the order first sent (for polls, whose count is timing)."""
+    seen: dict[tuple[Any, ...], Exchange] = {}
+    for e in exchanges:
+        seen.setdefault((e.method, e.path, tuple(sorted(e.query)), e.body), e)
+    return list(seen.values())
+
+
 def assert_same_requests(theirs: Sequence[Exchange], ours: Sequence[Exchange], equivalences: Iterable[Equivalence] = ()) -> None:
     problems = compare_requests(theirs, ours, equivalences)
     assert not problems, "requests differ:\n" + "\n".join(problems)
@@ -255,10 +284,13 @@ def _compare_one(a: Exchange, b: Exchange, allowed: tuple[Equivalence, ...]) -> 
     if a.path != b.path:
         problems.append(f"path {a.path} != {b.path}")
     qa, qb = _with_defaults(list(a.query), list(b.query), allowed)
+    if any(isinstance(eq, BooleanCase) for eq in allowed):
+        qa, qb = _bool_lower(qa), _bool_lower(qb)
     if sorted(qa) != sorted(qb):
         problems.append(f"query {sorted(qa)} != {sorted(qb)}")
     problems.extend(_compare_bodies(a, b, allowed))
-    for name in sorted(set(a.headers) | set(b.headers)):
+    ignored = {eq.name.lower() for eq in allowed if isinstance(eq, Header)}
+    for name in sorted((set(a.headers) | set(b.headers)) - ignored):
         va, vb = a.headers.get(name), b.headers.get(name)
         if name == "content-type":
             if not (a.body or b.body):
@@ -279,6 +311,10 @@ def _with_defaults(qa: list[tuple[str, str]], qb: list[tuple[str, str]], allowed
             elif eq.name in names_b and eq.name not in names_a:
                 qa = [*qa, pair]
     return qa, qb
+
+
+def _bool_lower(query: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(k, v.lower() if v.lower() in ("true", "false") else v) for k, v in query]
 
 
 def _compare_bodies(a: Exchange, b: Exchange, allowed: tuple[Equivalence, ...]) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from airflow_provider.common.errors import ProviderError
@@ -33,25 +34,46 @@ def list_running_scenarios(all_users: bool = False) -> Flow[list[FutureState]]:
     return [FutureState.model_validate(item) for item in data or []]
 
 
-def wait_for_future(started: dict[str, Any] | FutureState, poll_interval: float = 1.0, timeout: float | None = None) -> Flow[Any]:
+def backoff_delays(longest: float) -> Iterator[float]:
+    """The official client's pauses between looks at a future: 0.2 s, growing by 1.1x, at most
+    ``longest`` (its own cap is 15 s): 25 looks in the first 20 s, 5 s apart after a minute."""
+    delay = 0.2
+    while True:
+        yield min(delay, longest)
+        delay *= 1.1
+
+
+def wait_for_future(started: dict[str, Any] | FutureState, poll_interval: float = 15.0, timeout: float | None = None) -> Flow[Any]:
     """Wait for a future given the answer that started it, and return its result.
 
-    DSS answers ``{"hasResult": true}`` (no ``jobId``) when nothing had to be done; the official
-    client then polls ``/futures/None``. A failed future answers with an HTTP error, raised as-is.
+    As the official client: no request when the start answer already has the result; otherwise a
+    first look at once, then looks with the client's back-off (``poll_interval`` is its longest
+    pause), every look a ``peek=false`` read, so the look that sees the end carries the result.
+    DSS answers ``{"hasResult": true}`` (no ``jobId``) when nothing had to be done; without either
+    the client would poll ``/futures/None``, this raises. A failed future answers with an HTTP
+    error, raised as-is; an aborted one raises :class:`FutureAborted` (the client returns None).
     """
     state = started if isinstance(started, FutureState) else FutureState.model_validate(started or {})
+    if state.has_result:
+        return _result(state)
+    if not state.job_id:
+        raise ProviderError(f"DSS answered a future without a jobId and without a result: {state.get_raw()}")
     begun = yield Now()
-    while not state.has_result:
-        if not state.job_id:
-            raise ProviderError(f"DSS answered a future without a jobId and without a result: {state.get_raw()}")
+    delays = backoff_delays(poll_interval)
+    while True:
+        state = yield from get_future(state.job_id, peek=False)
+        if state.has_result:
+            return _result(state)
+        if state.get_raw().get("alive") is False:
+            # the client would spin forever on this; DSS normally answers a failure with an HTTP error
+            raise ProviderError(f"DSS future {state.job_id} ended without a result: {state.get_raw().get('exception') or 'no error given'}")
         now = yield Now()
         if timeout is not None and now - begun > timeout:
             raise ProviderError(f"DSS future {state.job_id} still running after {timeout:.0f}s")
-        yield Sleep(poll_interval)
-        state = yield from get_future(state.job_id, peek=True)
+        yield Sleep(next(delays))
+
+
+def _result(state: FutureState) -> Any:
     if state.aborted:
         raise FutureAborted(f"DSS future {state.job_id} was aborted")
-    if state.job_id and state.result is None:
-        # peek answers leave the result out: fetch it once
-        state = yield from get_future(state.job_id, peek=False)
     return state.result

@@ -71,8 +71,9 @@ def get_last_runs(project_key: str, scenario_id: str, limit: int = 10, only_fini
 
 
 def get_runs_by_date(project_key: str, scenario_id: str, from_date: dt.date | str, to_date: dt.date | str | None = None) -> Flow[list[ScenarioRun]]:
-    # the official client freezes its to_date default at import time; "now" is computed per call here
-    until = to_date if to_date is not None else dt.datetime.now() + dt.timedelta(days=1)
+    # the client's default is today (exclusive, so today's runs are left out); it freezes "today" at
+    # import time, while here it is computed per call
+    until = to_date if to_date is not None else dt.date.today()
     data = yield Call("GET", f"{_scenario(project_key, scenario_id)}/get-runs-by-date", params={"fromDate": _date(from_date), "toDate": _date(until)})
     return [ScenarioRun.model_validate(item) for item in data or []]
 
@@ -118,7 +119,7 @@ def get_settings(project_key: str, scenario_id: str) -> Flow[ScenarioSettings]:
     data = yield Call("GET", _scenario(project_key, scenario_id))
     script = None
     if data.get("type", "step_based") != "step_based":
-        script = yield from get_payload(project_key, scenario_id)
+        script = yield from _read_payload(project_key, scenario_id)
     return ScenarioSettings(project_key, scenario_id, data, script)
 
 
@@ -154,10 +155,16 @@ def set_definition(project_key: str, scenario_id: str, definition: dict[str, Any
     return (yield Call("PUT", _scenario(project_key, scenario_id) + ("/light" if with_status else ""), json=definition))
 
 
-def get_payload(project_key: str, scenario_id: str, extension: str = "py") -> Flow[str]:
-    # DSS reads the extension from a JSON body on this GET (as the official client sends it)
-    data = yield Call("GET", f"{_scenario(project_key, scenario_id)}/payload", json={"extension": extension})
+def _read_payload(project_key: str, scenario_id: str, body: dict[str, Any] | None = None) -> Flow[str]:
+    data = yield Call("GET", f"{_scenario(project_key, scenario_id)}/payload", json=body)
     return str((data or {}).get("script", ""))
+
+
+def get_payload(project_key: str, scenario_id: str, extension: str = "py") -> Flow[str]:
+    """A Python scenario's script, read as the client's ``get_settings`` reads it: a GET without a
+    body (proxies and some servers drop or refuse a body on a GET). Only another ``extension`` than
+    DSS's default ``py`` is sent, in the body the deprecated ``get_payload`` uses."""
+    return (yield from _read_payload(project_key, scenario_id, None if extension == "py" else {"extension": extension}))
 
 
 def set_payload(project_key: str, scenario_id: str, script: str, extension: str = "py") -> Flow[Any]:
@@ -203,13 +210,20 @@ def wait_for_scenario_run(
 
 
 def wait_for_completion(run_: ScenarioRun, no_fail: bool = False, poll_interval: float = 2.0, timeout: float | None = None) -> Flow[ScenarioRun]:
+    """Refresh the run until it ends: the first look at once (as the client), then every ``poll_interval``."""
     started = yield Now()
     while run_.running:
+        run_ = yield from get_run(run_.scenario.project_key, run_.scenario.id, run_.run_id)
+        if not run_.running:
+            break
         now = yield Now()
         if timeout is not None and now - started > timeout:
             raise ProviderError(f"scenario run {run_.run_id} still running after {timeout:.0f}s")
         yield Sleep(poll_interval)
-        run_ = yield from get_run(run_.scenario.project_key, run_.scenario.id, run_.run_id)
+    return _outcome(run_, no_fail)
+
+
+def _outcome(run_: ScenarioRun, no_fail: bool) -> ScenarioRun:
     if not no_fail and run_.outcome != "SUCCESS":
         raise ProviderError(f"scenario run {run_.run_id} ended {run_.outcome}")
     return run_
@@ -218,10 +232,15 @@ def wait_for_completion(run_: ScenarioRun, no_fail: bool = False, poll_interval:
 def run_and_wait(
     project_key: str, scenario_id: str, params: dict[str, Any] | None = None, no_fail: bool = False, poll_interval: float = 2.0
 ) -> Flow[ScenarioRun]:
+    """Fire, wait for the run, then follow it through its trigger fire as the client's waiter does."""
     fire = yield from run(project_key, scenario_id, params)
     run_ = yield from wait_for_scenario_run(project_key, scenario_id, fire, no_fail=False)
     assert run_ is not None  # no_fail=False raises instead of returning None
-    return (yield from wait_for_completion(run_, no_fail=no_fail, poll_interval=poll_interval))
+    while run_.running:
+        yield Sleep(poll_interval)
+        found = yield from get_run_for_trigger(project_key, scenario_id, fire.trigger_id, fire.run_id)
+        run_ = found or run_
+    return _outcome(run_, no_fail)
 
 
 def get_run_report(project_key: str, scenario_id: str, run_id: str) -> Flow[bytes]:

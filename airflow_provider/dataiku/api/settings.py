@@ -12,10 +12,20 @@ from typing import Any
 MONTHLY_RUN_ON = ("ON_THE_DAY", "LAST_DAY_OF_THE_MONTH", "FIRST_WEEK", "SECOND_WEEK", "THIRD_WEEK", "FOURTH_WEEK", "LAST_WEEK")
 
 
-def _starting_from(year: int | None, month: int | None, day: int | None, hour: int = 0, minute: int = 0) -> str:
-    now = dt.datetime.now()
-    start = dt.datetime(year or now.year, month or now.month, day or now.day, hour, minute)
-    return start.strftime("%Y-%m-%dT%H:%M:%S.000") + "+0000"
+def _starting_from(year: Any, month: Any, day: Any, default_is_today: bool = True) -> str:
+    """Midnight local time of the trigger's first day, with the machine's real UTC offset for that
+    day (``+0100``, ``+0200`` in summer), as the official client writes it. Out-of-range or
+    non-integer parts fall back as the client's do: today, or for monthly triggers the 1st of January."""
+    today = dt.date.today()
+    if not isinstance(day, int) or isinstance(day, bool) or not 1 <= day <= 31:
+        day = today.day if default_is_today else 1
+    if not isinstance(month, int) or isinstance(month, bool) or not 1 <= month <= 12:
+        month = today.month if default_is_today else 1
+    if not isinstance(year, int) or isinstance(year, bool):
+        year = today.year
+    # astimezone() on a naive time: the local zone's offset on that date, DST included
+    start = dt.datetime(year, month, day).astimezone()
+    return start.strftime("%Y-%m-%dT%H:%M:%S.000%z")
 
 
 class ScenarioSettings:
@@ -94,9 +104,10 @@ class ScenarioSettings:
         self, minute_of_hour: int = 0, year: int | None = None, month: int | None = None, day: int | None = None,
         starting_hour: int = 0, repeat_every: int = 1, timezone: str = "SERVER",
     ) -> dict[str, Any]:  # fmt: skip
+        # the client sends starting_hour as params.hour; startingFrom is always a midnight
         return self._add_temporal({
-            "frequency": "Hourly", "repeatFrequency": repeat_every, "minute": minute_of_hour,
-            "startingFrom": _starting_from(year, month, day, starting_hour), "timezone": timezone,
+            "frequency": "Hourly", "hour": starting_hour, "minute": minute_of_hour,
+            "startingFrom": _starting_from(year, month, day), "repeatFrequency": repeat_every, "timezone": timezone,
         })  # fmt: skip
 
     def add_daily_trigger(
@@ -104,11 +115,12 @@ class ScenarioSettings:
         day: int | None = None, repeat_every: int = 1, timezone: str = "SERVER",
     ) -> dict[str, Any]:  # fmt: skip
         params: dict[str, Any] = {
-            "frequency": "Daily" if days is None else "Weekly", "repeatFrequency": repeat_every, "hour": hour, "minute": minute,
-            "startingFrom": _starting_from(year, month, day), "timezone": timezone,
+            "frequency": "Daily" if days is None else "Weekly", "hour": hour, "minute": minute,
+            "startingFrom": _starting_from(year, month, day),
         }  # fmt: skip
         if days is not None:
-            params["daysOfWeek"] = list(days)
+            params["daysOfWeek"] = days
+        params.update(repeatFrequency=repeat_every, timezone=timezone)
         return self._add_temporal(params)
 
     def add_monthly_trigger(
@@ -117,7 +129,8 @@ class ScenarioSettings:
     ) -> dict[str, Any]:  # fmt: skip
         if run_on not in MONTHLY_RUN_ON:
             raise ValueError(f"run_on must be one of {', '.join(MONTHLY_RUN_ON)}, got {run_on!r}")
+        # no dayOfMonth: DSS takes the day from startingFrom (the client's way of passing ``day``)
         return self._add_temporal({
-            "frequency": "Monthly", "repeatFrequency": repeat_every, "hour": hour, "minute": minute,
-            "monthlyRunOn": run_on, "dayOfMonth": day, "startingFrom": _starting_from(year, month, day), "timezone": timezone,
+            "frequency": "Monthly", "startingFrom": _starting_from(year, month, day, default_is_today=False),
+            "hour": hour, "minute": minute, "monthlyRunOn": run_on, "repeatFrequency": repeat_every, "timezone": timezone,
         })  # fmt: skip

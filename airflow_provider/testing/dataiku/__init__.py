@@ -81,9 +81,11 @@ def misc_router(core: DSSState) -> Any:
     api = APIRouter()
 
     @api.get("/auth/info")
-    def auth_info(request: Request) -> Any:
+    def auth_info(request: Request, withSecrets: str = "false") -> Any:
         user = core.authenticate(request)
-        return {"authIdentifier": user.login, "groups": ["administrators"] if user.admin else ["readers"], "userProfile": "DESIGNER"}
+        info = {"authIdentifier": user.login, "groups": ["administrators"] if user.admin else ["readers"], "userProfile": "DESIGNER"}
+        # DSS lists the user's secrets only when asked (the client asks withSecrets=False by default)
+        return {**info, "secrets": []} if withSecrets.lower() == "true" else info
 
     @api.get("/instance-info")
     def instance_info(request: Request) -> Any:
