@@ -248,6 +248,9 @@ def create_schedule(
     catchup: bool | None = None,
     username: str | None = None,
 ) -> Flow[str]:
+    """Keys left as ``None`` are not sent, as the SDK leaves them out. ``catchup=False`` is sent as
+    ``false``, where the SDK (which sends a key only when it is truthy) cannot send it: the server
+    reads an omitted ``catchup`` as true, so leaving it out would store the opposite of what was asked."""
     if concurrency_policy is not None and concurrency_policy not in ("suspend", "replace", "skip"):
         raise ConfigError(f"concurrency_policy must be suspend, replace or skip, got {concurrency_policy!r}")
     body = {k: v for k, v in {

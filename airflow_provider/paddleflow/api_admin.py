@@ -73,8 +73,16 @@ def update_queue(name: str, max_cpu: str | None = None, max_mem: str | None = No
 
 
 def stop_queue(name: str) -> Flow[None]:
-    """Close a queue (it stops accepting jobs)."""
-    yield Call("PUT", _path("queue", name), params={"action": "close"}, expect="none")
+    """Refused: today's server cannot close a queue. Its router (``pkg/apiserver/router/v1/queue.go``)
+    sends ``PUT /queue/{name}`` to the queue *update*, whose status field is not settable (``json:"-"``),
+    and answers an empty body with 400 MalformedJSON; the SDK dropped ``stop_queue`` with the old
+    ``?action=close`` route. Nothing is sent."""
+    if False:  # pragma: no cover - a flow that sends nothing
+        yield
+    raise ConfigError(
+        f"stop_queue({name!r}): PaddleFlow's server has no way to close a queue any more (PUT /queue/{{name}} is the queue update "
+        "and a queue's status cannot be set through it). Delete the queue with del_queue, or shrink it with update_queue(max_resources=...)"
+    )
 
 
 def del_queue(name: str) -> Flow[None]:
@@ -168,12 +176,21 @@ def show_cluster(name: str) -> Flow[dict[str, Any]]:
 
 
 def update_cluster(name: str, **fields: Any) -> Flow[dict[str, Any]]:
-    """Fields as in :func:`create_cluster` (``endpoint``, ``description``, ``status``, ``namespace_list``...)."""
-    keys = {"endpoint": "endpoint", "cluster_type": "clusterType", "description": "description", "source": "source", "setting": "setting",
-            "status": "status", "namespace_list": "namespaceList", "version": "version"}  # fmt: skip
+    """Fields as in :func:`create_cluster` (``endpoint``, ``credential``, ``description``, ``status``,
+    ``namespace_list``...). ``credential`` is the kubeconfig (text or bytes); it is sent base64-encoded,
+    as the SDK sends it."""
+    import base64
+
+    keys = {"endpoint": "endpoint", "credential": "credential", "cluster_type": "clusterType", "description": "description", "source": "source",
+            "setting": "setting", "status": "status", "namespace_list": "namespaceList", "version": "version"}  # fmt: skip
     unknown = set(fields) - set(keys)
     if unknown:
         raise ConfigError(f"update_cluster got unknown field(s) {', '.join(sorted(unknown))}; known: {', '.join(keys)}")
+    credential = fields.get("credential")
+    if credential is not None:
+        if not isinstance(credential, str | bytes):
+            raise ConfigError(f"update_cluster: credential must be the kubeconfig as text or bytes, got {type(credential).__name__}")
+        fields = {**fields, "credential": base64.b64encode(credential.encode() if isinstance(credential, str) else credential).decode()}
     return dict((yield Call("PUT", _path("cluster", name), json=_drop_none({keys[k]: v for k, v in fields.items()}))))
 
 

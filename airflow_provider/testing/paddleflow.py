@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from airflow_provider.testing import Emulator
 from airflow_provider.testing.server import FaultInjector, Faults
@@ -674,8 +676,23 @@ def create_app(demo: bool = False, **knobs: Any) -> Emulator:
 
     @app.exception_handler(PFError)
     async def pf_error(request: Request, exc: PFError) -> JSONResponse:
-        rid = request.headers.get("x-pf-request-id") or str(uuid.uuid4())
-        return JSONResponse({"requestID": rid, "code": exc.code, "message": exc.message}, status_code=exc.status, headers={"x-pf-request-id": rid})
+        return _error_response(request.headers, exc.status, exc.code, exc.message)
+
+    # every other error in the server's shape too (middleware.NotFound / MethodNotAllowed / Recoverer):
+    # the SDK reads data['code'], data['message'] and data['requestID'] of any answer >= 400
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code, message = {404: ("PathNotFound", ""), 405: ("MethodNotAllowed", "")}.get(exc.status_code, ("InternalError", str(exc.detail)))
+        return _error_response(request.headers, exc.status_code, code, message)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors())
+        return _error_response(request.headers, 400, "InvalidArguments", problems)
+
+    @app.exception_handler(Exception)
+    async def crashed(request: Request, exc: Exception) -> JSONResponse:
+        return _error_response(request.headers, 500, "InternalError", "We encountered an internal error. Please try again.")
 
     @app.middleware("http")
     async def request_id(request: Request, call_next: Any) -> Any:
@@ -688,7 +705,23 @@ def create_app(demo: bool = False, **knobs: Any) -> Emulator:
     app.include_router(admin_router(state, store))  # /cluster/resource must win over /cluster/{name}: routes match in order
     app.include_router(router(state))
     faults = Faults()
-    return Emulator(app=FaultInjector(app, faults), state=state, faults=faults)
+    return Emulator(app=FaultInjector(app, faults, fault_body=_fault_body), state=state, faults=faults)
+
+
+def _error_body(headers: Any, code: str, message: str) -> tuple[dict[str, str], str]:
+    rid = headers.get("x-pf-request-id") or str(uuid.uuid4())
+    return {"requestID": rid, "code": code, "message": message}, rid
+
+
+def _error_response(headers: Any, status: int, code: str, message: str) -> JSONResponse:
+    body, rid = _error_body(headers, code, message)
+    return JSONResponse(body, status_code=status, headers={"x-pf-request-id": rid})
+
+
+def _fault_body(status: int, headers: dict[str, str]) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+    code = "TooManyRequests" if status == 429 else "InternalError" if status >= 500 else "InvalidArguments"
+    body, rid = _error_body(headers, code, f"emulated fault {status}")
+    return __import__("json").dumps(body).encode(), [(b"x-pf-request-id", rid.encode())]
 
 
 def connection(url: str, login: str = ROOT_USER, password: str = ROOT_PASSWORD) -> dict[str, Any]:
@@ -819,13 +852,15 @@ def admin_router(state: PaddleFlowState, store: AdminStore) -> APIRouter:
         return {**q, "usedResources": {"cpu": "0", "memory": "0"}, "idleResources": q["maxResources"]}
 
     @api.put("/queue/{name}")
-    async def update_queue(name: str, request: Request, action: str = "") -> Any:
+    async def update_queue(name: str, request: Request) -> Any:
+        # today's router has only this update on PUT /queue/{name} (an old ?action=close is ignored), and it
+        # binds the JSON body first: an empty body is MalformedJSON; a queue's status cannot be set
+        raw = await request.body()
+        if not raw.strip():
+            raise PFError(400, "MalformedJSON", "The JSON provided was not well-formatted")
+        b = await body(request)
         root(request)
         q = queue(name)
-        if action == "close":
-            q["status"] = "closed"
-            return Response(status_code=200)
-        b = await body(request)
         for key in ("maxResources", "minResources"):
             if key in b:
                 q[key] = _resources_out(b[key])

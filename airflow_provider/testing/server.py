@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,9 +127,12 @@ class Faults:
 class FaultInjector:
     """ASGI middleware: records requests, adds latency, answers faults, serves ``/_emulator/faults``."""
 
-    def __init__(self, app: ASGIApp, faults: Faults) -> None:
+    def __init__(self, app: ASGIApp, faults: Faults, fault_body: Callable[[int, dict[str, str]], tuple[bytes, list[tuple[bytes, bytes]]]] | None = None) -> None:
+        """``fault_body(status, request headers) -> (body, extra headers)``: an emulated fault's answer in
+        the platform's own error shape (default: a generic JSON message)."""
         self.app = app
         self.faults = faults
+        self.fault_body = fault_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -159,7 +163,11 @@ class FaultInjector:
             hdrs = [(b"content-type", b"application/json")]
             if fault.retry_after is not None:
                 hdrs.append((b"retry-after", fault.retry_after.encode()))
-            payload = json.dumps({"message": f"emulated fault {fault.status}", "errorType": "EmulatedFault"}).encode()
+            if self.fault_body is not None:
+                payload, extra = self.fault_body(fault.status, headers)
+                hdrs.extend(extra)
+            else:
+                payload = json.dumps({"message": f"emulated fault {fault.status}", "errorType": "EmulatedFault"}).encode()
             await send({"type": "http.response.start", "status": fault.status, "headers": hdrs})
             await send({"type": "http.response.body", "body": payload})
             return

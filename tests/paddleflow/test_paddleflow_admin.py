@@ -37,6 +37,7 @@ async def test_clusters_queues_grants_flavours(pf_api: Any) -> None:
     created = await pf_api("create_cluster", cluster, "https://k8s:6443", "Kubernetes", credential="apiVersion: v1\n", namespace_list=["default"])
     assert created["clusterName"] == cluster and base64.b64decode(created["credential"]).decode() == "apiVersion: v1\n"
     assert (await pf_api("update_cluster", cluster, description="gpu pool"))["description"] == "gpu pool"
+    assert base64.b64decode((await pf_api("update_cluster", cluster, credential=b"apiVersion: v2\n"))["credential"]) == b"apiVersion: v2\n"
     assert cluster in [c["clusterName"] for c in (await pf_api("list_cluster", cluster_names=[cluster]))["clusterList"]]
     assert (await pf_api("show_cluster", cluster))["endpoint"] == "https://k8s:6443"
     assert cluster in await pf_api("list_cluster_resource", [cluster])
@@ -53,8 +54,9 @@ async def test_clusters_queues_grants_flavours(pf_api: Any) -> None:
     assert grant["grantID"] and queue in [g["resourceID"] for g in (await pf_api("show_queue_grant", "root"))["grantList"]]
     await pf_api("ungrant_queue", "root", queue)
     assert queue not in [g["resourceID"] for g in (await pf_api("show_queue_grant", "root"))["grantList"]]
-    await pf_api("stop_queue", queue)
-    assert (await pf_api("show_queue", queue))["status"] == "closed"
+    with pytest.raises(ConfigError, match=r"no way to close a queue.*del_queue"):
+        await pf_api("stop_queue", queue)
+    assert (await pf_api("show_queue", queue))["status"] == "open"
     await pf_api("del_queue", queue)
     with pytest.raises(ApiError, match="RecordNotFound"):
         await pf_api("show_queue", queue)
