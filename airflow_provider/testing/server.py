@@ -127,7 +127,9 @@ class Faults:
 class FaultInjector:
     """ASGI middleware: records requests, adds latency, answers faults, serves ``/_emulator/faults``."""
 
-    def __init__(self, app: ASGIApp, faults: Faults, fault_body: Callable[[int, dict[str, str]], tuple[bytes, list[tuple[bytes, bytes]]]] | None = None) -> None:
+    def __init__(
+        self, app: ASGIApp, faults: Faults, fault_body: Callable[[int, dict[str, str]], tuple[bytes, list[tuple[bytes, bytes]]]] | None = None
+    ) -> None:
         """``fault_body(status, request headers) -> (body, extra headers)``: an emulated fault's answer in
         the platform's own error shape (default: a generic JSON message)."""
         self.app = app
