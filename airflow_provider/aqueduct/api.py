@@ -12,6 +12,7 @@ import os
 import re
 import tempfile
 import uuid as uuidlib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -423,6 +424,39 @@ def get_tasks(
     variables = {"limit": limit, "offset": offset, "extensionName": extension_name, "actionName": action_name, "username": username,
                  "startDate": _iso(start_date), "endDate": _iso(end_date), "experiment": {"type": "UUID", "value": experiment_uuid} if experiment_uuid else None}  # fmt: skip
     return [Task.model_validate(t) for t in (yield from gql(query, variables, "tasks"))["tasksData"]]
+
+
+#: a waited task's state without its output (running tasks' stdout can be large and is not needed)
+TASK_STATE = "uuid extensionName actionName taskStatus resultCode"
+#: aliases per batched query: one HTTP request reads this many tasks
+TASK_BATCH = 500
+
+
+def get_tasks_by_id(task_ids: Sequence[str], fields: str = TASK) -> Flow[dict[str, Task]]:
+    """Many tasks in one GraphQL request per ``TASK_BATCH``, one aliased ``task(taskId:)`` field each.
+
+    A task the server cannot return (unknown id: an error for that alias, its field null) is absent
+    from the answer, and so is everything when the whole request is refused: callers read those
+    tasks one by one, which gives the precise error.
+    """
+    found: dict[str, Task] = {}
+    ids = sorted(set(map(str, task_ids)))
+    for start in range(0, len(ids), TASK_BATCH):
+        chunk = ids[start : start + TASK_BATCH]
+        declared = ", ".join(f"$t{i}: UUID!" for i in range(len(chunk)))
+        selected = " ".join(f"t{i}: task(taskId: $t{i}) {{ {fields} }}" for i in range(len(chunk)))
+        body = {"query": f"query BatchTasks({declared}) {{ {selected} }}", "variables": {f"t{i}": tid for i, tid in enumerate(chunk)}}
+        answer = yield Call("POST", "/api/graphql", json=body, idempotent=True)
+        data = (answer.get("data") if isinstance(answer, dict) else None) or {}
+        for i, tid in enumerate(chunk):
+            item = data.get(f"t{i}")
+            if isinstance(item, dict):
+                found[tid] = Task.model_validate(item)
+    return found
+
+
+def get_task_states(task_ids: Sequence[str]) -> Flow[dict[str, Task]]:
+    return (yield from get_tasks_by_id(task_ids, TASK_STATE))
 
 
 def cancel_task(task_id: str) -> Flow[Task]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider.aqueduct import api
-from airflow_provider.common.flow import Flow
+from airflow_provider.common.flow import Flow, Gather
 from airflow_provider.common.jobs import JobStatus, Phase, Ref, RemoteJob
 
 if TYPE_CHECKING:
@@ -21,6 +21,9 @@ STATUS_PHASE = {
 }
 
 
+ENDED = frozenset({"SUCCESS", "FAILURE", "REVOKED"})
+
+
 def tail(text: str | None, lines: int) -> str:
     return "\n".join((text or "").splitlines()[-lines:])
 
@@ -34,10 +37,24 @@ class AqueductTaskJob(RemoteJob):
         super().__init__(accept_nonzero=accept_nonzero)
         self.accept_nonzero = accept_nonzero
 
+    def poll_key(self, ref: Ref) -> tuple[Any, ...] | None:
+        return ("aq-tasks",) if self.coalesce_window > 0 else None
+
     def status(self, ref: Ref) -> Flow[JobStatus]:
-        task = yield from api.get_task(ref["task_id"])
+        task: api.Task | None = None
+        if self.coalesce_window > 0:
+            # one batched query per server and window for every waited task of the loop (state only);
+            # the tasks that ended are read again together, with their output
+            task = yield Gather(("aq-tasks",), ref["task_id"], self.coalesce_window, api.get_task_states)
+            if task is not None and task.task_status in ENDED:
+                task = yield Gather(("aq-tasks-ended",), ref["task_id"], self.coalesce_window, api.get_tasks_by_id)
+        if task is None:
+            task = yield from api.get_task(ref["task_id"])
+        return self.classify(task)
+
+    def classify(self, task: api.Task) -> JobStatus:
         detail: dict[str, Any] = {"result_code": task.result_code, "extension": task.extension_name, "action": task.action_name}
-        if task.task_status in ("SUCCESS", "FAILURE", "REVOKED"):
+        if task.task_status in ENDED:
             detail.update(stdout_tail=tail(task.std_out, 20), stderr_tail=tail(task.std_err, 20))
         phase = STATUS_PHASE.get(task.task_status, Phase.UNKNOWN)
         if phase is Phase.FAILED and self.accept_nonzero and task.result_code is not None:

@@ -8,6 +8,7 @@ all pages (``all_pages=True``).
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +114,46 @@ def list_run(
 ) -> Flow[dict[str, Any]]:
     params = {"fsFilter": fs_name, "userFilter": username, "runFilter": run_id, "nameFilter": run_name, "statusFilter": status}
     return (yield from _page(_path("run"), "runList", params, max_keys, marker, all_pages))
+
+
+#: ids per ``runFilter`` query: PaddleFlow takes up to 1,000 per page; proxies in front of it
+#: (nginx: 8 KiB request lines) limit the URL, so a chunk also stays under FIND_QUERY_CHARS
+FIND_CHUNK = 1000
+FIND_QUERY_CHARS = 6000
+
+
+def _chunks(ids: Sequence[str]) -> list[list[str]]:
+    chunks: list[list[str]] = [[]]
+    size = 0
+    for run_id in ids:
+        if chunks[-1] and (len(chunks[-1]) >= FIND_CHUNK or size + len(run_id) + 3 > FIND_QUERY_CHARS):
+            chunks.append([])
+            size = 0
+        chunks[-1].append(run_id)
+        size += len(run_id) + 3  # the comma, percent-encoded
+    return [c for c in chunks if c]
+
+
+def find_runs(run_ids: Sequence[str]) -> Flow[dict[str, dict[str, Any]]]:
+    """Run briefs (``status``, ``runMsg``, times) of many runs in a few ``GET /run?runFilter=a,b,...`` pages.
+
+    A filtered listing may end with an empty page (PaddleFlow compares the marker with the last run
+    of all users), so paging stops once every id of the chunk was seen. Runs missing from the
+    answer (deleted, another user's) are absent: the caller reads them itself.
+    """
+    found: dict[str, dict[str, Any]] = {}
+    for chunk in _chunks(sorted(set(run_ids))):
+        marker: str | None = None
+        while True:
+            data = yield Call("GET", _path("run"), params={"runFilter": ",".join(chunk), "maxKeys": FIND_CHUNK, "marker": marker})
+            data = data or {}
+            for brief in data.get("runList") or []:
+                if isinstance(brief, dict) and brief.get("runID"):
+                    found[brief["runID"]] = brief
+            marker = data.get("nextMarker")
+            if not data.get("isTruncated") or not marker or all(r in found for r in chunk):
+                break
+    return found
 
 
 def show_run(run_id: str) -> Flow[dict[str, Any]]:

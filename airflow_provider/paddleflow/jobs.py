@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider.common.flow import Flow
+from airflow_provider.common.flow import Flow, Gather, Shared
 from airflow_provider.common.jobs import JobStatus, Phase, Ref, RemoteJob
 from airflow_provider.paddleflow import api
 
@@ -29,8 +29,20 @@ class PaddleflowRunJob(RemoteJob):
     async_hook_class = "airflow_provider.paddleflow.hook.PaddleflowAsyncHook"
     noun = "run"
 
+    def poll_key(self, ref: Ref) -> tuple[Any, ...] | None:
+        return ("pf-runs",) if self.coalesce_window > 0 else None
+
     def status(self, ref: Ref) -> Flow[JobStatus]:
-        run = yield from api.show_run(ref["run_id"])
+        if self.coalesce_window > 0:
+            # one runFilter listing per connection and window answers every wait of the loop
+            brief = yield Gather(("pf-runs",), ref["run_id"], self.coalesce_window, api.find_runs)
+            if brief is not None and brief.get("status") not in api.RUN_FINAL_STATUS:
+                status = str(brief.get("status", ""))
+                return JobStatus(STATUS_PHASE.get(status, Phase.UNKNOWN), status, {"run_msg": brief.get("runMsg", "")})
+            # ended (or not listed): the step summary is only in the run itself; waits on one run share the read
+            run = yield Shared(("pf-run", ref["run_id"]), self.coalesce_window, api.show_run(ref["run_id"]))
+        else:
+            run = yield from api.show_run(ref["run_id"])
         status = str(run.get("status", ""))
         return JobStatus(STATUS_PHASE.get(status, Phase.UNKNOWN), status, {"run_msg": run.get("runMsg", ""), "jobs": job_summary(run)})
 
