@@ -10,6 +10,7 @@ from airflow.sdk import BaseOperator
 
 from airflow_provider.common.errors import ConfigError, RemoteJobFailed
 from airflow_provider.common.operator import RemoteJobOperator
+from airflow_provider.common.templating import RefuseEmptyTemplates
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -29,7 +30,7 @@ def _summary(experiment: Any) -> dict[str, Any]:
     return {"uuid": experiment.uuid, "eid": experiment.eid, "title": experiment.title, "tags": experiment.tags, "files": experiment.file_names}
 
 
-class AqueductCreateExperimentOperator(BaseOperator):
+class AqueductCreateExperimentOperator(RefuseEmptyTemplates, BaseOperator):
     """Create an experiment, or return the existing one with exactly this title (so a retried task
     does not create a second one). Returns ``{"uuid", "eid", "title", "tags", "files", "created"}``."""
 
@@ -70,7 +71,7 @@ class AqueductCreateExperimentOperator(BaseOperator):
         return {**_summary(experiment), "created": True}
 
 
-class AqueductUploadFilesOperator(BaseOperator):
+class AqueductUploadFilesOperator(RefuseEmptyTemplates, BaseOperator):
     """Upload local files to an experiment (EID or UUID). All files are checked first: a missing one
     fails the task before anything is uploaded."""
 
@@ -91,7 +92,7 @@ class AqueductUploadFilesOperator(BaseOperator):
         return {"eid": experiment.eid, "uploaded": [Path(f).name for f in self.files]}
 
 
-class AqueductDownloadFilesOperator(BaseOperator):
+class AqueductDownloadFilesOperator(RefuseEmptyTemplates, BaseOperator):
     """Download an experiment's files (all, or ``files``) into ``dest_dir``; returns the local paths."""
 
     template_fields: Sequence[str] = ("experiment", "files", "dest_dir", "aqueduct_conn_id")
@@ -110,7 +111,7 @@ class AqueductDownloadFilesOperator(BaseOperator):
         return {"eid": experiment.eid, "paths": [hook.download_file(experiment.uuid, name, self.dest_dir) for name in wanted]}
 
 
-class AqueductTagExperimentOperator(BaseOperator):
+class AqueductTagExperimentOperator(RefuseEmptyTemplates, BaseOperator):
     """Add and/or remove tags (tags are case-insensitive on the server)."""
 
     template_fields: Sequence[str] = ("experiment", "add", "remove", "aqueduct_conn_id")

@@ -14,6 +14,7 @@ from airflow_provider.common.identity import ti_tag
 from airflow_provider.common.jobs import JobStatus, Phase, Ref, RemoteJob, import_string, is_transient, wait_flow
 from airflow_provider.common.lineage import RemoteRunLineageMixin
 from airflow_provider.common.links import REMOTE_REF_KEY, REMOTE_URL_KEY, RemoteRunLink
+from airflow_provider.common.templating import RefuseEmptyTemplates
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -123,7 +124,7 @@ class WaitingMixin:
         return details
 
 
-class RemoteJobOperator(RemoteRunLineageMixin, WaitingMixin, BaseOperator):
+class RemoteJobOperator(RefuseEmptyTemplates, RemoteRunLineageMixin, WaitingMixin, BaseOperator):
     """Submit (or re-attach to) a remote run, push its id and URL, then wait in place or deferred.
 
     A platform subclass sets ``job_class`` (dotted path) and implements :meth:`submit`, and, where the platform

@@ -12,6 +12,7 @@ from airflow.sdk.exceptions import AirflowSensorTimeout
 from airflow_provider.common.errors import ConfigError, ProviderError, RemoteJobFailed
 from airflow_provider.common.jobs import JobStatus, Phase, Ref, is_transient
 from airflow_provider.common.operator import WaitingMixin, default_deferrable
+from airflow_provider.common.templating import RefuseEmptyTemplates
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from airflow_provider.common.hook import SyncPlatformHook
 
 
-class RemoteJobSensor(WaitingMixin, BaseSensorOperator):
+class RemoteJobSensor(RefuseEmptyTemplates, WaitingMixin, BaseSensorOperator):
     """Succeeds when the run reaches a target state.
 
     :param target_states: platform states that count as success; default: the platform's

@@ -9,6 +9,7 @@ from airflow.sdk import BaseOperator
 
 from airflow_provider.common.errors import ConfigError, RemoteJobFailed
 from airflow_provider.common.operator import RemoteJobOperator
+from airflow_provider.common.templating import RefuseEmptyTemplates
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -120,7 +121,7 @@ class DataikuStopCodeStudioOperator(RemoteJobOperator):
         return {**ref, "job_id": dss.stop_code_studio(self.project_key, self.code_studio_id).get("jobId")}
 
 
-class DataikuSyncCodeStudioZoneOperator(BaseOperator):
+class DataikuSyncCodeStudioZoneOperator(RefuseEmptyTemplates, BaseOperator):
     """Push DSS's files into a running studio (``direction="push"``) or pull the studio's edits back
     (``"pull"``), for one zone or all synced zones. A pull checks conflicts first and, when there are
     some, fails (``on_conflict="fail"``), skips the conflicting zones (``"skip"``) or proceeds.
@@ -172,7 +173,7 @@ class DataikuSyncCodeStudioZoneOperator(BaseOperator):
         return {"direction": self.direction, "zones": done, "skipped": skipped}
 
 
-class DataikuCheckCodeStudioConflictsOperator(BaseOperator):
+class DataikuCheckCodeStudioConflictsOperator(RefuseEmptyTemplates, BaseOperator):
     """Report conflicting changes between a running studio and DSS, for one zone or all. When there
     are some: ``on_conflict="fail"`` fails the task, ``"skip"`` skips it (and, with the default trigger
     rule, everything downstream: a short-circuit), ``"continue"`` just returns the summary.

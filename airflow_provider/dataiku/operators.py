@@ -10,6 +10,7 @@ from airflow.sdk import BaseOperator
 
 from airflow_provider.common.errors import ConfigError
 from airflow_provider.common.operator import RemoteJobOperator
+from airflow_provider.common.templating import RefuseEmptyTemplates
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -104,7 +105,7 @@ class DataikuRunScenarioOperator(RemoteJobOperator):
         return None
 
 
-class DataikuAbortScenarioOperator(BaseOperator):
+class DataikuAbortScenarioOperator(RefuseEmptyTemplates, BaseOperator):
     """Abort a scenario's current run (a no-op when it is not running, as in DSS).
 
     :param run_id: abort only if this run is the current one (guards against aborting a newer run).

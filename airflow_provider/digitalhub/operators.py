@@ -10,6 +10,7 @@ from airflow.sdk import BaseOperator
 from airflow_provider.common.errors import ConfigError
 from airflow_provider.common.identity import ti_tag_short
 from airflow_provider.common.operator import RemoteJobOperator
+from airflow_provider.common.templating import RefuseEmptyTemplates
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -106,7 +107,7 @@ class DigitalHubCreateRunOperator(RemoteJobOperator):
         return out
 
 
-class DigitalHubDeleteRunOperator(BaseOperator):
+class DigitalHubDeleteRunOperator(RefuseEmptyTemplates, BaseOperator):
     """Delete a run (by key, or id + project). DHCore answers with the run in state DELETING.
 
     :param missing_ok: succeed when the run does not exist (already deleted).
@@ -137,7 +138,7 @@ class DigitalHubDeleteRunOperator(BaseOperator):
         return {"deleted": True, "run_id": run.id, "state": run.status.get("state")}
 
 
-class DigitalHubUpdateRunOperator(BaseOperator):
+class DigitalHubUpdateRunOperator(RefuseEmptyTemplates, BaseOperator):
     """Update a run: merge ``metadata`` (e.g. ``labels``, ``description``), ``status`` and ``spec``
     fields into the current entity and PUT it back. DHCore seals the spec once a run is built."""
 

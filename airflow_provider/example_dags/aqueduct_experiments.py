@@ -32,7 +32,8 @@ with DAG(
     default_args={"retries": 1, "retry_delay": dt.timedelta(seconds=5)},
 ) as dag:
     experiment = AqueductCreateExperimentOperator(
-        task_id="experiment", title="Nightly calibration {{ ds }}", description="created by Airflow", tags=["airflow"]
+        # a run triggered without a logical date (CLI, REST API, UI) has no ds: fall back to run_after
+        task_id="experiment", title="Nightly calibration {{ (dag_run.logical_date or dag_run.run_after) | ds }}", description="created by Airflow", tags=["airflow"]
     )
 
     @task

@@ -26,7 +26,8 @@ with DAG(
         task_id="build_orders",
         project_key="DEMO",
         scenario_id="BUILD_ORDERS",
-        scenario_params={"run_date": "{{ ds }}"},
+        # a run triggered without a logical date (CLI, REST API, UI) has no ds: fall back to run_after
+        scenario_params={"run_date": "{{ (dag_run.logical_date or dag_run.run_after) | ds }}"},
         deferrable=True,
         poll_interval=0.3,
         timeout=dt.timedelta(minutes=30),

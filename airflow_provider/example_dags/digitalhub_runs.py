@@ -33,7 +33,8 @@ with DAG(
         project=PROJECT,
         kind="python+job:run",
         task=TASK,
-        parameters={"x": 1, "date": "{{ ds }}"},
+        # a run triggered without a logical date (CLI, REST API, UI) has no ds: fall back to run_after
+        parameters={"x": 1, "date": "{{ (dag_run.logical_date or dag_run.run_after) | ds }}"},
         labels=["nightly"],
         deferrable=True,
         poll_interval=0.3,

@@ -9,6 +9,7 @@ from airflow.sdk import BaseOperator
 
 from airflow_provider.common.errors import ConfigError
 from airflow_provider.common.operator import RemoteJobOperator
+from airflow_provider.common.templating import RefuseEmptyTemplates
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -118,7 +119,7 @@ class PaddleflowRetryRunOperator(RemoteJobOperator):
         return super().summary(ref, status)
 
 
-class PaddleflowStopRunOperator(BaseOperator):
+class PaddleflowStopRunOperator(RefuseEmptyTemplates, BaseOperator):
     """Stop a run. Stopping a finished run is an error in PaddleFlow (403); ``ignore_finished``
     turns that into a no-op."""
 
@@ -144,7 +145,7 @@ class PaddleflowStopRunOperator(BaseOperator):
         return {"run_id": self.run_id, "stopped": True, "state": hook.show_run(self.run_id).get("status")}
 
 
-class PaddleflowCreatePipelineOperator(BaseOperator):
+class PaddleflowCreatePipelineOperator(RefuseEmptyTemplates, BaseOperator):
     """Create a pipeline from YAML; when one of that name exists, return it (``if_exists="reuse"``)
     or add the YAML as its new version (``if_exists="new_version"``)."""
 
@@ -192,7 +193,7 @@ class PaddleflowCreatePipelineOperator(BaseOperator):
         return {"pipeline_id": existing["pipelineID"], "pipeline_version_id": version, "name": name, "created": False}
 
 
-class PaddleflowUpdatePipelineOperator(BaseOperator):
+class PaddleflowUpdatePipelineOperator(RefuseEmptyTemplates, BaseOperator):
     """Add a new version to a pipeline (the YAML's name must be the pipeline's)."""
 
     template_fields: Sequence[str] = ("pipeline_id", "yaml_file", "desc", "paddleflow_conn_id")
@@ -217,7 +218,7 @@ class PaddleflowUpdatePipelineOperator(BaseOperator):
         return {"pipeline_id": answer["pipelineID"], "pipeline_version_id": answer["pipelineVersionID"]}
 
 
-class PaddleflowCreateScheduleOperator(BaseOperator):
+class PaddleflowCreateScheduleOperator(RefuseEmptyTemplates, BaseOperator):
     """Create a schedule that runs a pipeline version on a crontab. Returns ``{"schedule_id"}``."""
 
     template_fields: Sequence[str] = ("name", "pipeline_id", "pipeline_version_id", "crontab", "desc", "start_time", "end_time", "paddleflow_conn_id")
@@ -257,7 +258,7 @@ class PaddleflowCreateScheduleOperator(BaseOperator):
         return {"schedule_id": schedule_id}
 
 
-class PaddleflowStopScheduleOperator(BaseOperator):
+class PaddleflowStopScheduleOperator(RefuseEmptyTemplates, BaseOperator):
     template_fields: Sequence[str] = ("schedule_id", "paddleflow_conn_id")
 
     def __init__(self, *, schedule_id: str, paddleflow_conn_id: str = "paddleflow_default", **kwargs: Any) -> None:
@@ -270,7 +271,7 @@ class PaddleflowStopScheduleOperator(BaseOperator):
         return {"schedule_id": self.schedule_id, "status": hook.show_schedule(self.schedule_id).get("status")}
 
 
-class PaddleflowDeleteScheduleOperator(BaseOperator):
+class PaddleflowDeleteScheduleOperator(RefuseEmptyTemplates, BaseOperator):
     """Delete a schedule; PaddleFlow deletes only stopped ones, so ``stop_first`` (default) stops it."""
 
     template_fields: Sequence[str] = ("schedule_id", "paddleflow_conn_id")

@@ -55,8 +55,9 @@ def task_outcomes(dag_run: Any) -> dict[str, dict[str, Any]]:
     return out
 
 
-def run_dag(dag: Any) -> Any:
-    """``dag.test()`` for a DAG built outside the DAGs folder: serialize it into the DB first."""
+def run_dag(dag: Any, **test_kwargs: Any) -> Any:
+    """``dag.test(**test_kwargs)`` for a DAG built outside the DAGs folder: serialize it into the DB
+    first (``logical_date=None`` gives a run without a logical date, as the CLI, REST API and UI do)."""
     from airflow.dag_processing.bundles.manager import DagBundlesManager
     from airflow.dag_processing.dagbag import DagBag, sync_bag_to_db
 
@@ -64,4 +65,4 @@ def run_dag(dag: Any) -> Any:
     bag = DagBag(collect_dags=False)
     bag.bag_dag(dag)
     sync_bag_to_db(bag, "dags-folder", None)
-    return dag.test()
+    return dag.test(**test_kwargs)
