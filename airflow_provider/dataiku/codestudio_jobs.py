@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider.common.errors import ServerError
-from airflow_provider.common.flow import Flow
+from airflow_provider.common.flow import Flow, Shared
 from airflow_provider.common.jobs import JobStatus, Phase, Ref, RemoteJob
 from airflow_provider.dataiku.api import codestudios, futures
 
@@ -27,14 +27,32 @@ class _DataikuJob(RemoteJob):
         return None
 
 
+def running_future_ids() -> Flow[frozenset[str]]:
+    """The ids of the connection's futures still running: one ``GET /futures/`` for every wait."""
+    listed = yield from futures.list_futures()
+    return frozenset(f.job_id for f in listed if f.job_id and not f.has_result)
+
+
 class DSSFutureJob(_DataikuJob):
-    """A DSS future. ``ref``: ``job_id`` (None when DSS answered at once, with nothing to wait for)."""
+    """A DSS future. ``ref``: ``job_id`` (None when DSS answered at once, with nothing to wait for).
+
+    In the triggerer, every wait of a connection shares one listing of its running futures per
+    window; a future that left the listing is read once, for its outcome (a failed one answers 500
+    with the error, which the listing does not carry).
+    """
 
     noun = "job"
+
+    def poll_key(self, ref: Ref) -> tuple[Any, ...] | None:
+        return ("dss-futures",) if self.coalesce_window > 0 and ref.get("job_id") else None
 
     def status(self, ref: Ref) -> Flow[JobStatus]:
         if not ref.get("job_id"):
             return JobStatus(Phase.SUCCEEDED, "DONE", {})
+        if self.coalesce_window > 0:
+            running = yield Shared(("dss-futures",), self.coalesce_window, running_future_ids())
+            if ref["job_id"] in running:
+                return JobStatus(Phase.RUNNING, "RUNNING", {})
         try:
             state = yield from futures.get_future(ref["job_id"], peek=True)
         except ServerError as err:

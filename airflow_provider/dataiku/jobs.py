@@ -54,6 +54,11 @@ class ScenarioRunJob(RemoteJob):
             # DSS runs a scenario once at a time: running with our start time means our run still runs
             if item is not None and item.running and item.start == ref["start"]:
                 return JobStatus(Phase.RUNNING, "RUNNING", {"start": item.start})
+            # DSS lists no outcomes: the run that ended is read once for every wait on it (the
+            # transport bounds how many such reads are in flight when thousands end together)
+            key = ("dss-run", ref["project_key"], ref["scenario_id"], ref["run_id"])
+            run = yield Shared(key, self.coalesce_window, scenarios.get_run(ref["project_key"], ref["scenario_id"], ref["run_id"]))
+            return self.classify(run)
         run = yield from scenarios.get_run(ref["project_key"], ref["scenario_id"], ref["run_id"])
         return self.classify(run)
 

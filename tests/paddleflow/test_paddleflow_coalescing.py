@@ -79,7 +79,7 @@ async def test_a_run_the_listing_cannot_see_is_read_on_its_own(pf: Any, pf_state
     # a non-root user's listing is forced to its own runs: root's run is invisible to it, readable by id
     pf_state.users["watcher"] = "watcher-pw"
     monkeypatch.setenv("AIRFLOW_CONN_PF_WATCHER", json.dumps(connection(pf[1].url, "watcher", "watcher-pw")))
-    [ref] = _start(1, 0.5)
+    [ref] = _start(1, 1.5)
     emulator = pf[0]
     mark = len(emulator.faults.requests)
     [fired] = await run_all([_trigger(ref, 0.3, "pf_watcher")], timeout=20)

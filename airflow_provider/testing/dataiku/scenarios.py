@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -192,6 +193,10 @@ class Scenarios:
         self.run_duration = run_duration
         self.fire_delay = fire_delay
         self._run_seq = 0
+        #: fires not yet turned into runs (or cancelled): the clock looks only at these
+        self._pending: list[tuple[Scenario, Fire]] = []
+        #: routes run in a thread pool: two requests ticking at once must not both start a run
+        self._clock = threading.Lock()
 
     # --- knobs and seeding -------------------------------------------------------------
     def add_project(self, key: str) -> Project:
@@ -224,16 +229,28 @@ class Scenarios:
         return [r for p in self.state.projects.values() for s in getattr(p, "scenarios", {}).values() for r in s.runs]
 
     # --- time ---------------------------------------------------------------------------
+    def fire(self, scenario: Scenario, params: dict[str, Any], now: float) -> Fire:
+        """Record a trigger fire; the clock turns it into a run after ``fire_delay``."""
+        fire = Fire(self.state.new_id("manual-"), params, now)
+        with self._clock:
+            scenario.fires.append(fire)
+            self._pending.append((scenario, fire))
+        return fire
+
     def tick(self, now: float) -> None:
         """Turn due trigger fires into runs (or cancel them, as DSS does when the scenario is busy)."""
-        for project in self.state.projects.values():
-            for scenario in getattr(project, "scenarios", {}).values():
-                for fire in scenario.fires:
-                    if fire.run is None and not fire.cancelled and now >= fire.created + self.fire_delay:
-                        if scenario.cancel_fires or scenario.current(now) is not None:
-                            fire.cancelled = True
-                        else:
-                            fire.run = self._start_run(scenario, fire, fire.created + self.fire_delay)
+        with self._clock:
+            waiting = []
+            for scenario, fire in self._pending:
+                if fire.run is not None or fire.cancelled:
+                    continue
+                if now < fire.created + self.fire_delay:
+                    waiting.append((scenario, fire))
+                elif scenario.cancel_fires or scenario.current(now) is not None:
+                    fire.cancelled = True
+                else:
+                    fire.run = self._start_run(scenario, fire, fire.created + self.fire_delay)
+            self._pending = waiting
 
     def _start_run(self, scenario: Scenario, fire: Fire, start: float) -> Run:
         self._run_seq += 1
@@ -374,9 +391,7 @@ def router(part: Scenarios) -> APIRouter:
         params = await json_body(request, {})
         if not isinstance(params, dict):
             raise DSSError(400, ILLEGAL_ARGUMENT, f"Trigger params must be a JSON object, got {type(params).__name__}")
-        fire = Fire(state.new_id("manual-"), params, time.time())
-        s.fires.append(fire)
-        return fire.to_json()
+        return part.fire(s, params, time.time()).to_json()
 
     @api.post("/projects/{pk}/scenarios/{sid}/abort")
     def abort(pk: str, sid: str, request: Request) -> Any:
