@@ -66,10 +66,51 @@ FIXTURES: list[tuple[str, tuple[str, str, dict[str, str], Any], str, tuple[Any, 
     ("user.del_user('alice1')", ("DELETE", "/user/alice1", {}, None), "del_user", ("alice1",), {}),
 ]  # fmt: skip
 
-#: equivalences, each with why the server cannot tell the two apart
-EQUIVALENT = [
-    # the SDK's create_run body key is "fsname", the hook's "fsName": Go's encoding/json matches field names case-insensitively
-]
+#: fixtures whose comparison needs an equivalence, each with why the server cannot tell the two apart
+_LOG_DEFAULTS = [ServerDefault("query", "pageSize", "100", "LogPageSizeDefault"), ServerDefault("query", "pageNo", "1", "LogPageNoDefault"),
+                 ServerDefault("query", "logFilePosition", "end", "EndFilePosition when empty")]  # fmt: skip
+MORE: list[tuple[str, tuple[str, str, dict[str, str], Any], str, tuple[Any, ...], dict[str, Any], list[Any]]] = [
+    ("log.get_log_info('run-000001', None, None, None, None)", ("GET", "/log/run/run-000001", {}, None), "show_log", ("run-000001",), {}, _LOG_DEFAULTS),
+    ("log.get_log_info('run-000001', 'job-1', 20, 2, 'begin')", ("GET", "/log/run/run-000001", {"jobID": "job-1", "pageSize": "20", "pageNo": "2", "logFilePosition": "begin"}, None),
+     "show_log", ("run-000001",), {"job_id": "job-1", "page_size": 20, "page_no": 2, "log_file_position": "begin"}, []),
+    ("user.list_user(maxsize=10)", ("GET", "/user", {"maxKeys": "10"}, None), "list_user", (), {"max_keys": 10}, []),
+    ("queue.add_queue('q1', 'default', 'c1', {'cpu': '8', 'mem': '16Gi'})", ("POST", "/queue", {}, {"name": "q1", "namespace": "default", "clusterName": "c1", "maxResources": {"cpu": "8", "mem": "16Gi"}}),
+     "create_queue", ("q1", "default", "c1", "8", "16Gi"), {}, []),
+    ("queue.list_queue(maxsize=10)", ("GET", "/queue", {"maxKeys": "10"}, None), "list_queue", (), {"max_keys": 10}, []),
+    ("queue.show_queue('q1')", ("GET", "/queue/q1", {}, None), "show_queue", ("q1",), {}, []),
+    ("queue.update_queue('q1', {'cpu': '16', 'mem': '32Gi'})", ("PUT", "/queue/q1", {}, {"maxResources": {"cpu": "16", "mem": "32Gi"}}), "update_queue", ("q1",), {"max_cpu": "16", "max_mem": "32Gi"}, []),
+    ("queue.ungrant_queue('alice', 'q1')", ("DELETE", "/grant", {"username": "alice", "resourceType": "queue", "resourceID": "q1"}, None), "ungrant_queue", ("alice", "q1"), {}, []),
+    ("queue.show_grant('alice', maxsize=10)", ("GET", "/grant", {"maxKeys": "10", "username": "alice"}, None), "show_queue_grant", ("alice",), {"max_keys": 10}, []),
+    ("flavour.list_flavour(maxsize=10, clustername='c1', key='f1')", ("GET", "/flavour", {"maxKeys": "10", "clusterName": "c1", "name": "f1"}, None),
+     "list_flavour", (), {"max_keys": 10, "cluster_name": "c1", "name": "f1"}, []),
+    ("flavour.add_flavour('f1', '4', '8Gi', {'nvidia.com/gpu': '1'}, 'c1')", ("POST", "/flavour", {}, {"name": "f1", "cpu": "4", "mem": "8Gi", "scalarResources": {"nvidia.com/gpu": "1"}, "clusterName": "c1"}),
+     "add_flavour", ("f1", "4", "8Gi", {"nvidia.com/gpu": "1"}, "c1"), {}, []),
+    ("flavour.show_flavour('f1')", ("GET", "/flavour/f1", {}, None), "show_flavour", ("f1",), {}, []),
+    ("flavour.update_flavour('f1', cpu='8')", ("PUT", "/flavour/f1", {}, {"cpu": "8"}), "update_flavour", ("f1",), {"cpu": "8"}, []),
+    ("flavour.del_flavour('f1')", ("DELETE", "/flavour/f1", {}, None), "del_flavour", ("f1",), {}, []),
+    ("cluster.create_cluster('c2', 'https://k8s:6443', 'Kubernetes', credential=b'apiVersion: v1\\n', namespacelist=['default'])",
+     ("POST", "/cluster", {}, {"clusterName": "c2", "endpoint": "https://k8s:6443", "clusterType": "Kubernetes", "credential": base64.b64encode(b"apiVersion: v1\n").decode(),
+                               "namespaceList": ["default"]}),
+     "create_cluster", ("c2", "https://k8s:6443", "Kubernetes"), {"credential": "apiVersion: v1\n", "namespace_list": ["default"]}, []),
+    ("cluster.list_cluster(maxkeys=10, clusternames='c1,c2')", ("GET", "/cluster", {"maxKeys": "10", "clusterNames": "c1,c2"}, None), "list_cluster", (), {"max_keys": 10, "cluster_names": ["c1", "c2"]}, []),
+    ("cluster.list_cluster_resource(clustername='c1')", ("GET", "/cluster/resource", {"clusterNames": "c1"}, None), "list_cluster_resource", (["c1"],), {}, []),
+    ("statistics.get_statistics('job-1')", ("GET", "/statistics/job/job-1", {}, None), "get_statistics", ("job-1",), {}, []),
+    ("statistics.get_statistics_detail('job-1', start=100, end=200, step=10)", ("GET", "/statistics/jobDetail/job-1", {"start": "100", "end": "200", "step": "10"}, None),
+     "get_statistics_detail", ("job-1",), {"start": 100, "end": 200, "step": 10}, []),
+    ("fs.add_fs('fs1', 's3://bucket/path', properties={'endpoint': 'e'})", ("POST", "/fs", {}, {"name": "fs1", "url": "s3://bucket/path", "properties": {"endpoint": "e"}}),
+     "add_fs", ("fs1", "s3://bucket/path"), {"properties": {"endpoint": "e"}}, []),
+    ("fs.list_fs(maxsize=10)", ("GET", "/fs", {"maxKeys": "10"}, None), "list_fs", (), {"max_keys": 10}, []),
+    ("fs.show_fs('fs1', username='alice')", ("GET", "/fs/fs1", {"username": "alice"}, None), "show_fs", ("fs1",), {"username": "alice"}, []),
+    ("fs.delete_fs('fs1')", ("DELETE", "/fs/fs1", {}, None), "delete_fs", ("fs1",), {}, []),
+    ("fs.add_link('fs1', '/data', 's3://bucket/data')", ("POST", "/link", {}, {"fsPath": "/data", "url": "s3://bucket/data", "fsName": "fs1"}), "add_link", ("fs1", "/data", "s3://bucket/data"), {}, []),
+    ("fs.list_link('fs1', maxsize=10)", ("GET", "/link/fs1", {"maxKeys": "10"}, None), "list_link", ("fs1",), {"max_keys": 10}, []),
+    ("fs.delete_link('fs1', '/data')", ("DELETE", "/link/fs1", {"fsPath": "/data"}, None), "delete_link", ("fs1", "/data"), {}, []),
+    ("run.list_runcache(run_filter='run-000001', max_keys=10)", ("GET", "/runCache", {"runFilter": "run-000001", "maxKeys": "10"}, None), "list_cache", (), {"run_filter": "run-000001", "max_keys": 10}, []),
+    ("run.show_runcache('cch-000001')", ("GET", "/runCache/cch-000001", {}, None), "show_cache", ("cch-000001",), {}, []),
+    ("run.delete_runcache('cch-000001')", ("DELETE", "/runCache/cch-000001", {}, None), "delete_cache", ("cch-000001",), {}, []),
+    ("run.list_artifact(run_filter='run-000001', max_keys=10)", ("GET", "/artifact", {"runFilter": "run-000001", "maxKeys": "10"}, None), "list_artifact", (), {"run_filter": "run-000001", "max_keys": 10}, []),
+]  # fmt: skip
+CASES = [(*f, []) for f in FIXTURES] + MORE
 
 
 def _expected(fixture: tuple[str, str, dict[str, str], Any]) -> Exchange:
@@ -102,17 +143,17 @@ def recorded() -> Iterator[tuple[Any, RecordingProxy, Any]]:
         yield emulator, proxy, hook
 
 
-@pytest.mark.parametrize("fixture", FIXTURES, ids=[f[2] + "-" + str(i) for i, f in enumerate(FIXTURES)])
+@pytest.mark.parametrize("fixture", CASES, ids=[f[2] + "-" + str(i) for i, f in enumerate(CASES)])
 def test_hook_sends_what_the_sdk_sends(recorded: tuple[Any, RecordingProxy, Any], fixture: Any) -> None:
     _, proxy, hook = recorded
-    sdk_call, expected, name, args, kwargs = fixture
+    sdk_call, expected, name, args, kwargs, equivalent = fixture
     with proxy.capture() as ours:
         try:
             getattr(hook, name)(*args, **kwargs)
         except ProviderError:
             pass  # the emulator may refuse (unknown ids): the request is what is compared
     sent = [e for e in ours if not e.path.endswith("/login")]
-    problems = compare_requests([_fold_keys(_expected(expected))], [_fold_keys(e) for e in sent], EQUIVALENT)
+    problems = compare_requests([_fold_keys(_expected(expected))], [_fold_keys(e) for e in sent], equivalent)
     assert not problems, f"{sdk_call}:\n" + "\n".join(problems)
 
 
@@ -183,3 +224,32 @@ def test_every_emulator_error_body_has_the_servers_shape(recorded: tuple[Any, Re
         body = answer.json()
         assert answer.status_code == status and set(body) >= {"code", "message", "requestID"}, (method, path, answer.status_code, body)
         assert body["requestID"] == "rid-1" and body["code"], (method, path, body)
+
+
+def test_login_sends_what_the_sdk_sends(recorded: tuple[Any, RecordingProxy, Any]) -> None:
+    """client.login(u, p): ``POST /login {"username", "password"}``; the token then goes raw in ``x-pf-authorization``."""
+    import json
+    import os
+
+    from airflow_provider.paddleflow.hook import PaddleflowHook
+    from airflow_provider.testing.paddleflow import ROOT_PASSWORD, ROOT_USER, connection
+
+    _, proxy, _ = recorded
+    os.environ["AIRFLOW_CONN_PF_WIRE_LOGIN"] = json.dumps(connection(proxy.url))  # a connection no hook has logged in with yet
+    with proxy.capture() as ours:
+        PaddleflowHook("pf_wire_login").list_run(max_keys=1)
+    expected = _expected(("POST", "/login", {}, {"username": ROOT_USER, "password": ROOT_PASSWORD}))
+    assert compare_requests([expected], ours.only(path_contains="/login")) == []
+
+
+def test_show_link_differs_only_by_asking_a_page_of_100(recorded: tuple[Any, RecordingProxy, Any]) -> None:
+    """fs.show_link('fs1', '/data') sends ``GET /link/fs1?fsPath=/data`` (the server then pages by 50); the hook
+    reads the listing through its pager, which asks for 100 (deliberate: one page for a path filter)."""
+    _, proxy, hook = recorded
+    with proxy.capture() as ours:
+        try:
+            hook.show_link("fs1", "/data")
+        except ProviderError:
+            pass
+    (sent,) = ours
+    assert (sent.method, sent.path, sent.params()) == ("GET", f"{V1}/link/fs1", {"fsPath": "/data", "maxKeys": "100"})
