@@ -13,7 +13,7 @@ ROW = re.compile(r"^\|\s*`?([A-Za-z_][\w.]*)`?\s*\|\s*`?([A-Za-z_]\w*)\.(\w+)`?\
 SECTION = re.compile(r"^## .*\(seed (\d{3})\)")
 WIRE = re.compile(r"^(identical|unchecked|(equivalent|differs|no request) \(.+\))$")
 #: seed sections whose wire column is filled in (no ``unchecked`` left)
-WIRE_CHECKED: set[str] = set()
+WIRE_CHECKED: set[str] = {"003", "004"}
 HOOK_MODULES = {
     "DataikuHook": "airflow_provider.dataiku.hook",
     "DigitalHubHook": "airflow_provider.digitalhub.hook",

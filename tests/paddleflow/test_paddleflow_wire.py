@@ -253,3 +253,25 @@ def test_show_link_differs_only_by_asking_a_page_of_100(recorded: tuple[Any, Rec
             pass
     (sent,) = ours
     assert (sent.method, sent.path, sent.params()) == ("GET", f"{V1}/link/fs1", {"fsPath": "/data", "maxKeys": "100"})
+
+
+@pytest.mark.parametrize(
+    ("name", "args"),
+    [
+        ("list_pipeline", ()),
+        ("show_pipeline", ("ppl-000001",)),
+        ("list_schedule", ()),
+        ("show_schedule", ("schedule-000001",)),
+        ("list_cache", ()),
+        ("list_artifact", ()),
+    ],
+)
+def test_lists_ask_100_per_page_when_max_keys_is_left_out(recorded: tuple[Any, RecordingProxy, Any], name: str, args: tuple[Any, ...]) -> None:
+    """Deliberate: these SDK calls send no maxKeys unless given (the server then pages by 50)."""
+    _, proxy, hook = recorded
+    with proxy.capture() as ours:
+        try:
+            getattr(hook, name)(*args)
+        except ProviderError:
+            pass
+    assert ours[0].params()["maxKeys"] == "100"
