@@ -355,7 +355,8 @@ def detect_generation() -> Flow[str]:
 
 def generation(max_age: float = 300.0) -> Flow[str]:
     """The detected generation, shared per connection for ``max_age`` seconds in the triggerer."""
-    return (yield Shared(("aqueduct-generation",), max_age, detect_generation()))
+    detected: str = yield Shared(("aqueduct-generation",), max_age, detect_generation())
+    return detected
 
 
 def execute_extension(

@@ -41,7 +41,7 @@ class AqueductExperimentTaggedTrigger(RemoteEventTrigger):
         return f"tag/{self.filters['tag']}"
 
     def observe(self) -> Flow[list[Observation]]:
-        tag = self.filters["tag"]
+        tag = str(self.filters["tag"])
         experiments = yield Shared(("aq-tagged", tag), self.poll_interval, api.find_experiments(limit=PAGE, tags=[tag]))
         return [
             Observation(e.uuid, "tagged", parse_time(e.updated_at or e.created_at), {"experiment_uuid": e.uuid, "experiment_eid": e.eid, "title": e.title, "tag": tag})

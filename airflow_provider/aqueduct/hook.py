@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider.aqueduct import api
 from airflow_provider.common.flow import Flow, endpoint
 from airflow_provider.common.hook import AsyncPlatformHook, SyncPlatformHook, base_url, common_target_options, extra_of
-from airflow_provider.common.transport import Auth, HeaderAuth, NoAuth, Target
+from airflow_provider.common.transport import Auth, ErrorParser, HeaderAuth, NoAuth, Target
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
@@ -32,7 +32,7 @@ class AqueductCalls:
     default_conn_name = "aqueduct_default"
     conn_type = "aqueduct"
     hook_name = "Aqueduct"
-    parse_error = staticmethod(parse_aqueduct_error)
+    parse_error: ClassVar[ErrorParser] = staticmethod(parse_aqueduct_error)
 
     create_experiment = endpoint(api.create_experiment)
     find_experiments = endpoint(api.find_experiments)

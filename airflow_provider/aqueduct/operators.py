@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from airflow_provider.common.errors import ConfigError, RemoteJobFailed
+from airflow_provider.common.errors import ConfigError, ProviderError, RemoteJobFailed
 from airflow_provider.common.operator import RemoteJobOperator
 from airflow_provider.common.templating import RefuseEmptyTemplates
 
@@ -194,7 +194,11 @@ class AqueductExecuteExtensionOperator(RemoteJobOperator):
         params, _ = self._prepare(hook)
         limit = self.timeout or (self.execution_timeout.total_seconds() if self.execution_timeout else None)
         result = hook.execute_extension(self.extension, self.action, params, timeout=limit)
+        from airflow_provider.aqueduct.api import ExecutionResult
         from airflow_provider.aqueduct.jobs import tail
+
+        if not isinstance(result, ExecutionResult):
+            raise ProviderError(f"{self.extension}/{self.action}: the released Aqueduct generation answered with a task, not a result; is the server mid-upgrade?")
 
         self.log.info("%s/%s returned %d\nstdout:\n%s", self.extension, self.action, result.return_code, tail(result.stdout, self.log_tail_lines))
         if result.stderr:
@@ -217,4 +221,8 @@ class AqueductExecuteExtensionOperator(RemoteJobOperator):
         if experiment is None:
             raise ConfigError("this Aqueduct server runs actions as tasks owned by an experiment: set experiment= (EID or UUID)")
         task = aq.execute_extension(self.extension, self.action, params, experiment_uuid=experiment.uuid)
+        from airflow_provider.aqueduct.api import Task
+
+        if not isinstance(task, Task):
+            raise ProviderError(f"{self.extension}/{self.action}: the task-based Aqueduct generation answered with a result, not a task; is the server mid-upgrade?")
         return {"task_id": task.uuid, "experiment_eid": experiment.eid}

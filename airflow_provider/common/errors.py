@@ -15,7 +15,7 @@ except ImportError:  # pragma: no cover
     _Base = Exception  # type: ignore[misc,assignment]
 
 
-class ProviderError(_Base):  # type: ignore[misc,valid-type]
+class ProviderError(_Base):
     """Base of everything this provider raises on purpose."""
 
 

@@ -147,7 +147,7 @@ class RemoteEventTrigger(BaseEventTrigger):
     filter_fields: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, *, conn_id: str, poll_interval: float = 30.0, replay_seconds: float = 0.0, **filters: Any) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # Airflow leaves it unannotated
         unknown = set(filters) - set(self.filter_fields)
         if unknown:
             raise ConfigError(f"{type(self).__name__} got unknown argument(s) {sorted(unknown)}; it takes {sorted(self.filter_fields)}")

@@ -13,7 +13,7 @@ import asyncio
 import functools
 from collections.abc import Awaitable, Callable, Generator, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, Literal, ParamSpec, Protocol, TypeVar, overload
+from typing import Any, Generic, Literal, ParamSpec, Protocol, TypeVar, cast, overload
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -221,7 +221,8 @@ def run_sync(flow: Flow[T], execute: Callable[[Call], Any], sleep: Callable[[flo
             done, value = runner.throw(exc)
             continue
         done, value = runner.send(result)
-    return value
+    # the flow's own return annotation is the promise: a generator's result is not checked at run time
+    return cast(T, value)
 
 
 class Coalescer(Protocol):
@@ -279,7 +280,8 @@ async def run_async(
             done, value = runner.throw(exc)
             continue
         done, value = runner.send(result)
-    return value
+    # the flow's own return annotation is the promise: a generator's result is not checked at run time
+    return cast(T, value)
 
 
 #: how long a batch waits for more askers after the first one (waits woken together ask within this)

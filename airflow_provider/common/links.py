@@ -8,7 +8,7 @@ from airflow.sdk import BaseOperatorLink
 from airflow.sdk.execution_time.xcom import XCom
 
 if TYPE_CHECKING:
-    from airflow.models.taskinstancekey import TaskInstanceKey
+    from airflow.sdk.types import TaskInstanceKey
 
 REMOTE_URL_KEY = "remote_url"
 REMOTE_REF_KEY = "remote_ref"

@@ -85,7 +85,7 @@ class WaitingMixin:
         )
 
     def _wait_in_place(self, hook: SyncPlatformHook, ref: Ref, deadline: float | None, stop_states: Sequence[str] = ()) -> dict[str, Any]:
-        return hook.drive(  # type: ignore[no-any-return]
+        return hook.drive(
             wait_flow(
                 self.job(),
                 ref,
@@ -238,7 +238,7 @@ class RemoteJobOperator(RefuseEmptyTemplates, RemoteRunLineageMixin, WaitingMixi
     def _first_look(self, hook: SyncPlatformHook, ref: Ref) -> JobStatus | None:
         """One state check before waiting (defer only if not terminal); a blip here is left to the wait."""
         try:
-            return hook.drive(self.job().status(ref))  # type: ignore[no-any-return]
+            return hook.drive(self.job().status(ref))
         except ProviderError as exc:
             if not is_transient(exc):
                 raise

@@ -49,7 +49,7 @@ class RetryPolicy:
 
     def backoff(self, attempt: int, rng: random.Random | None = None, base: float | None = None) -> float:
         """Exponential backoff with jitter for the ``attempt``-th retry (1-based)."""
-        delay = min(self.max_delay, (self.base_delay if base is None else base) * (2 ** (attempt - 1)))
+        delay = min(self.max_delay, (self.base_delay if base is None else base) * 2.0 ** (attempt - 1))
         spread = delay * self.jitter
         return max(0.0, delay + (rng or random).uniform(-spread, spread))
 

@@ -34,7 +34,7 @@ class RemoteJobTrigger(BaseTrigger):
         stop_states: Sequence[str] = (),
         cancel_on_kill: bool = True,
     ) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # Airflow leaves it unannotated
         self.job_class = job_class
         self.conn_id = conn_id
         self.ref = dict(ref)
@@ -128,7 +128,8 @@ class RemoteJobTrigger(BaseTrigger):
                 return _UNKNOWN
             states = answer.task_states.get(ti.run_id, {})
             key = ti.task_id if map_index is None or map_index < 0 else f"{ti.task_id}_{map_index}"
-            return states.get(key, _UNKNOWN)
+            state: str | None = states.get(key, _UNKNOWN)
+            return state
         except Exception as exc:  # noqa: BLE001 - never cancel on a guess
             log.warning("could not read the task instance state: %s", exc)
             return _UNKNOWN

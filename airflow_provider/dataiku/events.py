@@ -50,7 +50,7 @@ class DataikuScenarioRunFinishedTrigger(RemoteEventTrigger):
         return f"{self.filters['project_key']}/{self.filters['scenario_id'] or '*'}"
 
     def observe(self) -> Flow[list[Observation]]:
-        project = self.filters["project_key"]
+        project = str(self.filters["project_key"])
         if self.filters["scenario_id"]:
             ids = [self.filters["scenario_id"]]
         else:

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider.common.errors import ConfigError
 from airflow_provider.common.flow import Call, Flow, endpoint
 from airflow_provider.common.hook import AsyncPlatformHook, SyncPlatformHook, base_url, common_target_options, extra_of
-from airflow_provider.common.transport import Auth, BasicAuth, HeaderAuth, Target
+from airflow_provider.common.transport import Auth, BasicAuth, ErrorParser, HeaderAuth, Target
 from airflow_provider.dataiku.api import futures, scenarios
 from airflow_provider.dataiku.codestudio_calls import CodeStudioCalls
 
@@ -93,7 +93,7 @@ class DataikuCalls(ScenarioCalls, CodeStudioCalls, FutureCalls):
     default_conn_name = "dataiku_default"
     conn_type = "dataiku"
     hook_name = "Dataiku DSS"
-    parse_error = staticmethod(parse_dss_error)
+    parse_error: ClassVar[ErrorParser] = staticmethod(parse_dss_error)
 
     @classmethod
     def build_target(cls, conn: Connection) -> Target:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from airflow_provider.common.errors import ConfigError
+from airflow_provider.common.errors import ConfigError, ProviderError
 from airflow_provider.common.operator import RemoteJobOperator
 from airflow_provider.common.templating import RefuseEmptyTemplates
 
@@ -93,6 +93,11 @@ class DataikuRunScenarioOperator(RemoteJobOperator):
         params = {**_check_params(self.scenario_params), TI_PARAM: tag}
         fire = dss.run_scenario(self.project_key, self.scenario_id, params)
         run = dss.wait_for_scenario_run(self.project_key, self.scenario_id, fire, timeout=self.fire_timeout)
+        if run is None:
+            raise ProviderError(
+                f"scenario {self.project_key}.{self.scenario_id} was triggered (trigger run {fire.run_id}) but no run started within "
+                f"fire_timeout={self.fire_timeout}s: look at the scenario's run queue in DSS, or raise fire_timeout"
+            )
         return scenario_run_ref(run)
 
     def find_existing(self, hook: SyncPlatformHook, context: Context, tag: str) -> Ref | None:

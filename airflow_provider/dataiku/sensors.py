@@ -68,7 +68,7 @@ class DataikuScenarioRunSensor(RemoteJobSensor):
         (a reschedule-mode sensor may poke only after a short run has ended)."""
         dag_run = context.get("dag_run")
         began = getattr(dag_run, "start_date", None) or getattr(dag_run, "run_after", None)
-        return bool(began) and start_ms / 1000 >= began.timestamp()
+        return began is not None and start_ms / 1000 >= began.timestamp()
 
 
 from airflow_provider.dataiku.codestudio_sensors import DataikuCodeStudioStateSensor  # noqa: E402

@@ -56,7 +56,7 @@ class DigitalHubRunStateTrigger(RemoteEventTrigger):
         return str(self.filters["project"])
 
     def observe(self) -> Flow[list[Observation]]:
-        project = self.filters["project"]
+        project = str(self.filters["project"])
         wanted = set(self.filters["states"] or DEFAULT_STATES)
         function, kind = self.filters["function"], self.filters["kind"]
         found = []

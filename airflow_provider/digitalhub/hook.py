@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider.common.errors import ConfigError
 from airflow_provider.common.flow import Flow, endpoint
 from airflow_provider.common.hook import AsyncPlatformHook, SyncPlatformHook, base_url, common_target_options, extra_of
-from airflow_provider.common.transport import Auth, BasicAuth, HeaderAuth, NoAuth, Target
+from airflow_provider.common.transport import Auth, BasicAuth, ErrorParser, HeaderAuth, NoAuth, Target
 from airflow_provider.digitalhub import api
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ class DigitalHubCalls:
     default_conn_name = "digitalhub_default"
     conn_type = "digitalhub"
     hook_name = "DigitalHub (DHCore)"
-    parse_error = staticmethod(parse_dhcore_error)
+    parse_error: ClassVar[ErrorParser] = staticmethod(parse_dhcore_error)
 
     get_project = endpoint(api.get_project)
     create_project = endpoint(api.create_project)

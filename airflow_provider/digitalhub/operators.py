@@ -84,6 +84,8 @@ class DigitalHubCreateRunOperator(RemoteJobOperator):
             extra = dict(self.spec or {})
             if self.parameters is not None:
                 extra["parameters"] = self.parameters
+            if not self.project or not self.kind:
+                raise ConfigError("DigitalHubCreateRunOperator needs project= and kind= (or yaml_file=)")
             run = dh.new_run(self.project, self.kind, labels=[*(self.labels or []), label], task=self.task, **extra)
         if run.message and run.state.value == "ERROR":
             self.log.error("DHCore could not build or dispatch the run: %s", run.message)

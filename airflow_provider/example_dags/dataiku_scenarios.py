@@ -8,6 +8,7 @@ Connection ``dataiku_default``: Host = DSS URL, Password = API key. The main job
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from airflow.sdk import DAG, task
 
@@ -59,7 +60,7 @@ with DAG(
     no_leftover_kpi_run = DataikuAbortScenarioOperator(task_id="no_leftover_kpi_run", project_key="DEMO", scenario_id="REFRESH_KPIS")
 
     @task
-    def report(build: dict, kpis: dict, quality: dict) -> str:
+    def report(build: dict[str, Any], kpis: dict[str, Any], quality: dict[str, Any]) -> str:
         lines = [f"{r['scenario_id']}: {r['outcome']} in {r['duration_s']}s ({r['waited']}) {r['url']}" for r in (build, kpis, quality)]
         return "\n".join(lines)
 

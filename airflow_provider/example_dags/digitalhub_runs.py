@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
+from typing import Any
 
 from airflow.sdk import DAG, task
 
@@ -44,7 +45,7 @@ with DAG(
     reviewed = DigitalHubUpdateRunOperator(task_id="label_reviewed", identifier=RUN_KEY, metadata={"labels": ["nightly", "reviewed"]})
 
     @task
-    def export_descriptor(run: dict) -> str:
+    def export_descriptor(run: dict[str, Any]) -> str:
         """What ``run.export()`` writes; a team would keep such descriptors in git."""
         import yaml
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider.common.errors import ApiError, ConfigError
 from airflow_provider.common.flow import Call, Flow, endpoint
 from airflow_provider.common.hook import AsyncPlatformHook, SessionAuth, SyncPlatformHook, base_url, common_target_options
-from airflow_provider.common.transport import Target
+from airflow_provider.common.transport import ErrorParser, Target
 from airflow_provider.paddleflow import api, api_admin, api_storage
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ class PaddleflowCalls:
     default_conn_name = "paddleflow_default"
     conn_type = "paddleflow"
     hook_name = "PaddleFlow"
-    parse_error = staticmethod(parse_paddleflow_error)
+    parse_error: ClassVar[ErrorParser] = staticmethod(parse_paddleflow_error)
 
     create_run = endpoint(api.create_run)
     list_run = endpoint(api.list_run)

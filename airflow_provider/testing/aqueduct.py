@@ -210,9 +210,9 @@ class AqueductState:
         if len(set(new_keys)) != len(new_keys):
             raise GraphQLFault('(sqlalchemy.exc.IntegrityError) duplicate key value violates unique constraint "tags_pkey"')
         today = dt.datetime.now().strftime("%Y%m%d")
-        used = [int(e["eid"].split("-")[1]) for e in self.experiments.values() if e["eid"].startswith(today + "-")]
+        used = [int(str(e["eid"]).split("-")[1]) for e in self.experiments.values() if e["eid"].startswith(today + "-")]
         now = time.time()
-        exp = {"uuid": str(uuidlib.uuid4()), "title": title, "description": description, "eid": f"{today}-{max(used, default=0) + 1}",
+        exp: dict[str, Any] = {"uuid": str(uuidlib.uuid4()), "title": title, "description": description, "eid": f"{today}-{max(used, default=0) + 1}",
                "createdAt": now_iso(now), "updatedAt": now_iso(now + 0.000007), "createdBy": "admin", "tags": []}  # fmt: skip
         self.experiments[exp["uuid"]] = exp
         self.link_tags(exp, unique)
@@ -259,7 +259,7 @@ class AqueductState:
         exts = [e for e in self.extensions if e["name"] == extension]
         if len(exts) != 1:
             raise GraphQLFault(f"There should be exactly 1 extension with name {extension}")
-        acts = [a for a in exts[0]["actions"] if a["name"] == action]
+        acts: list[dict[str, Any]] = [a for a in exts[0]["actions"] if a["name"] == action]
         if len(acts) != 1:
             raise GraphQLFault(f"There should be exactly 1 action with name {action}")
         return acts[0]

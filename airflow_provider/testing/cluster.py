@@ -174,7 +174,7 @@ class Deployment:
         dsn = self.db_url.replace("postgresql+psycopg2://", "postgresql://")
         with psycopg2.connect(dsn) as db, db.cursor() as cur:
             cur.execute(query, params)
-            rows = cur.fetchall()
+            rows: list[tuple[Any, ...]] = cur.fetchall()
         db.close()
         return rows
 

@@ -14,6 +14,7 @@ import os
 import sys
 import tempfile
 import time
+from typing import Any
 
 from airflow_provider.example_dags import DAGS_FOLDER
 from airflow_provider.testing import airflow_env, available, emulator_module
@@ -24,7 +25,7 @@ def _short(result: object, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _stop(servers: dict, message: str) -> int:
+def _stop(servers: dict[str, Any], message: str) -> int:
     for server in servers.values():
         server.stop()
     print(message, file=sys.stderr)

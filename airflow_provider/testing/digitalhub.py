@@ -15,6 +15,7 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -223,7 +224,7 @@ class DHCore:
         function = task["spec"]["function"]
         metadata = {**(body.get("metadata") or {}), "project": project, "name": body.get("name") or run_id, "created": iso(now), "updated": iso(now),
                     "created_by": user, "updated_by": user, "relationships": [{"type": "run_of", "dest": function}]}  # fmt: skip
-        stored = {
+        stored: dict[str, Any] = {
             "id": run_id, "name": body.get("name") or run_id, "kind": kind, "project": project, "user": user,
             "key": f"store://{project}/run/{kind}/{run_id}:{run_id}", "metadata": metadata,
             "spec": {"function": function, "local_execution": False, "inputs": {}, "parameters": {}, **spec}, "extensions": [],
@@ -390,7 +391,7 @@ def router(core: DHCore, auth: str) -> APIRouter:
 
         def keep(run: dict[str, Any]) -> bool:
             spec = run["spec"]
-            checks = [
+            checks: list[tuple[str, Callable[[str], bool]]] = [
                 ("q", lambda v: any(v in str(x) for x in (run["id"], run["name"], spec.get("function", ""), spec.get("workflow", "")))),
                 ("name", lambda v: run["name"] == v), ("kind", lambda v: run["kind"] == v), ("user", lambda v: run["user"] == v),
                 ("state", lambda v: run["status"]["state"] == v), ("task", lambda v: spec.get("task") == v),

@@ -428,7 +428,7 @@ def router(state: PaddleFlowState) -> APIRouter:
                 ("nameFilter", brief["name"]),
                 ("statusFilter", brief["status"]),
             ]
-            if all(filters[k] is None or v in filters[k] for k, v in checks):
+            if all((allowed := filters[k]) is None or v in allowed for k, v in checks):
                 items.append(brief)
         return _page(items, "runList", request)
 
@@ -616,7 +616,7 @@ def router(state: PaddleFlowState) -> APIRouter:
         state.tick()
         f = {k: _csv(request, k) for k in ("userFilter", "pplFilter", "pplVersionFilter", "scheduleFilter", "nameFilter", "statusFilter")}
         items = [schedule_view(s) for s in state.schedules.values()
-                 if all(f[k] is None or v in f[k] for k, v in (("userFilter", s.username), ("pplFilter", s.pipeline_id), ("pplVersionFilter", s.version_id),
+                 if all((allowed := f[k]) is None or v in allowed for k, v in (("userFilter", s.username), ("pplFilter", s.pipeline_id), ("pplVersionFilter", s.version_id),
                                                               ("scheduleFilter", s.schedule_id), ("nameFilter", s.name), ("statusFilter", s.status)))]  # fmt: skip
         return _page(items, "scheduleList", request)
 

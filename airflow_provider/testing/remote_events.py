@@ -22,7 +22,10 @@ def dss_scenario_run(project_key: str, scenario_id: str, conn_id: str = "dataiku
 
     hook = DataikuHook(conn_id)
     fire = hook.run_scenario(project_key, scenario_id)
-    return str(hook.wait_for_scenario_run(project_key, scenario_id, fire, poll_interval=0.05).run_id)
+    run = hook.wait_for_scenario_run(project_key, scenario_id, fire, poll_interval=0.05)
+    if run is None:
+        raise RuntimeError(f"{project_key}.{scenario_id} did not start")
+    return run.run_id
 
 
 def digitalhub_function(state: Any, project: str, function: str = "train") -> str:
@@ -61,7 +64,11 @@ def aqueduct_task(action: str = "echo", conn_id: str = "aqueduct_default", **par
 
     hook = AqueductHook(conn_id)
     exp = hook.create_experiment(f"exp {uuid.uuid4().hex[:8]}", "made outside Airflow", [])
-    defaults = {"echo": {"message": "hello", "count": 1, "flag": 0, "mode": "fast"}, "fail": {"code": 3}, "sleep": {"seconds": 0.2}}
+    defaults: dict[str, dict[str, Any]] = {"echo": {"message": "hello", "count": 1, "flag": 0, "mode": "fast"}, "fail": {"code": 3}, "sleep": {"seconds": 0.2}}
     values = [["experiment", exp.eid], *([k, str(v)] for k, v in {**defaults.get(action, {}), **params}.items())]
     task = hook.execute_extension("demo", action, values, experiment_uuid=exp.uuid)
-    return str(task.uuid)
+    from airflow_provider.aqueduct.api import Task
+
+    if not isinstance(task, Task):
+        raise RuntimeError("this Aqueduct server does not run actions as tasks")
+    return task.uuid

@@ -52,7 +52,7 @@ class ScenarioRun(DSSModel):
     run_id: str = Field("", alias="runId")
     start: int = 0
     end: int = 0
-    scenario: ScenarioRef = Field(default_factory=ScenarioRef)
+    scenario: ScenarioRef = Field(default_factory=lambda: ScenarioRef())
     trigger_info: dict[str, Any] = Field(default_factory=dict, alias="trigger")
     result: dict[str, Any] | None = None
     future_id: str | None = Field(None, alias="futureId")
@@ -131,7 +131,7 @@ class StepRunDetails(DSSModel):
 
 
 class ScenarioRunDetails(DSSModel):
-    scenario_run: ScenarioRun = Field(default_factory=ScenarioRun, alias="scenarioRun")
+    scenario_run: ScenarioRun = Field(default_factory=lambda: ScenarioRun(), alias="scenarioRun")
     step_runs: list[StepRunDetails] = Field(default_factory=list, alias="stepRuns")
 
     @property

@@ -148,7 +148,8 @@ def list_discussions(project_key: str, scenario_id: str) -> Flow[list[dict[str, 
 
 def get_definition(project_key: str, scenario_id: str, with_status: bool = True) -> Flow[dict[str, Any]]:
     """Deprecated in DSS (use get_settings/get_status); kept for users porting old code."""
-    return (yield Call("GET", _scenario(project_key, scenario_id) + ("/light" if with_status else "")))
+    data = yield Call("GET", _scenario(project_key, scenario_id) + ("/light" if with_status else ""))
+    return dict(data or {})
 
 
 def set_definition(project_key: str, scenario_id: str, definition: dict[str, Any], with_status: bool = True) -> Flow[Any]:
@@ -245,12 +246,15 @@ def run_and_wait(
 
 def get_run_report(project_key: str, scenario_id: str, run_id: str) -> Flow[bytes]:
     """JUnit XML of a run of a scenario marked as a test."""
-    return (yield Call("GET", f"{_scenario(project_key, scenario_id)}/{q(run_id)}/scenario-run-report", expect="bytes"))
+    report: bytes = yield Call("GET", f"{_scenario(project_key, scenario_id)}/{q(run_id)}/scenario-run-report", expect="bytes")
+    return report
 
 
 def get_step_run_report(project_key: str, scenario_id: str, run_id: str, step_id: str) -> Flow[bytes]:
-    return (yield Call("GET", f"{_scenario(project_key, scenario_id)}/{q(run_id)}/step-run-report", params={"stepId": step_id}, expect="bytes"))
+    report: bytes = yield Call("GET", f"{_scenario(project_key, scenario_id)}/{q(run_id)}/step-run-report", params={"stepId": step_id}, expect="bytes")
+    return report
 
 
 def get_run_log(project_key: str, scenario_id: str, run_id: str, step_id: str | None = None) -> Flow[str]:
-    return (yield Call("GET", f"{_scenario(project_key, scenario_id)}/{q(run_id)}/log", params={"stepId": step_id}, expect="text"))
+    text: str = yield Call("GET", f"{_scenario(project_key, scenario_id)}/{q(run_id)}/log", params={"stepId": step_id}, expect="text")
+    return text

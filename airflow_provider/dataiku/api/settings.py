@@ -74,15 +74,18 @@ class ScenarioSettings:
 
     @property
     def raw_triggers(self) -> list[dict[str, Any]]:
-        return self.data.setdefault("triggers", [])
+        triggers: list[dict[str, Any]] = self.data.setdefault("triggers", [])
+        return triggers
 
     @property
     def raw_reporters(self) -> list[dict[str, Any]]:
-        return self.data.setdefault("reporters", [])
+        reporters: list[dict[str, Any]] = self.data.setdefault("reporters", [])
+        return reporters
 
     @property
     def raw_steps(self) -> list[dict[str, Any]]:
-        return self.data.setdefault("params", {}).setdefault("steps", [])
+        steps: list[dict[str, Any]] = self.data.setdefault("params", {}).setdefault("steps", [])
+        return steps
 
     @property
     def code(self) -> str | None:

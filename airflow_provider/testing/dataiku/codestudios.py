@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -153,7 +154,10 @@ class CodeStudios:
             return {"error": f"Unknown zone: {zone_name}"}
         pod_added, pod_modified, pod_deleted = Zone.changes(zone.pod, zone.base)
         dss_changed = set().union(*Zone.changes(zone.dss, zone.base))
-        conflicting = lambda paths: sorted(p for p in paths if p in dss_changed)  # noqa: E731
+
+        def conflicting(paths: Iterable[str]) -> list[str]:
+            return sorted(p for p in paths if p in dss_changed)
+
         files = set(conflicting(pod_added) + conflicting(pod_modified) + conflicting(pod_deleted))
         return {zone_name: {"commitFrom": f"{abs(hash(tuple(sorted(zone.base.items())))):x}"[:7], "commitTo": f"{abs(hash(tuple(sorted(zone.dss.items())))):x}"[:7],
                             "added": conflicting(pod_added), "modified": conflicting(pod_modified), "deleted": conflicting(pod_deleted),

@@ -107,7 +107,8 @@ class Future:
         }
         if done and not peek and not self.aborted:
             out["result"] = self.result
-        return compact(out)
+        answer: dict[str, Any] = compact(out)
+        return answer
 
 
 class DSSState:

@@ -91,7 +91,8 @@ class Run:
             if outcome == "FAILED":
                 result["thrown"] = {"clazz": "com.dataiku.dip.scenario.StepFailedException", "message": f"Step {self.failing_step()['name']} failed"}
             out["result"] = result
-        return compact(out)
+        answer: dict[str, Any] = compact(out)
+        return answer
 
     def steps(self) -> list[dict[str, Any]]:
         return self.scenario.settings.get("params", {}).get("steps") or [{"id": "step_0", "name": "Run", "type": "custom_python"}]
@@ -200,7 +201,8 @@ class Scenarios:
 
     # --- knobs and seeding -------------------------------------------------------------
     def add_project(self, key: str) -> Project:
-        return self.state.projects.setdefault(key, Project(key))
+        project: Project = self.state.projects.setdefault(key, Project(key))
+        return project
 
     def add_scenario(self, project_key: str, scenario_id: str, name: str | None = None, *, steps: list[dict[str, Any]] | None = None,
                      type: str = "step_based", marked_as_test: bool = False, **knobs: Any) -> Scenario:  # fmt: skip
@@ -220,7 +222,7 @@ class Scenarios:
 
     def scenario(self, project_key: str, scenario_id: str) -> Scenario:
         project = self.state.project(project_key)
-        found = project.scenarios.get(scenario_id)
+        found: Scenario | None = project.scenarios.get(scenario_id)
         if found is None:
             raise DSSError(404, NOT_FOUND, f"Scenario not found: {project_key}.{scenario_id}")
         return found
