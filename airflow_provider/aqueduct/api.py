@@ -93,6 +93,10 @@ class Task(BaseModel):
     received_at: str | None = Field(None, alias="receivedAt")
     ended_at: str | None = Field(None, alias="endedAt")
     experiment: dict[str, Any] | None = None
+    parameters: list[dict[str, Any]] | None = None
+
+    def parameter_values(self) -> dict[str, str]:
+        return {str((p.get("key") or {}).get("name")): str(p.get("value")) for p in self.parameters or []}
 
 
 class ExecutionResult(BaseModel):
@@ -458,6 +462,18 @@ def get_tasks_by_id(task_ids: Sequence[str], fields: str = TASK) -> Flow[dict[st
 
 def get_task_states(task_ids: Sequence[str]) -> Flow[dict[str, Task]]:
     return (yield from get_tasks_by_id(task_ids, TASK_STATE))
+
+
+def find_action_tasks(experiment_uuid: str, extension: str, action: str, limit: int = 50) -> Flow[list[Task]]:
+    """The newest tasks of one action on one experiment, with the parameters they were given: how the
+    operator finds a task its submit may have started (Aqueduct tasks carry no free-form tag)."""
+    query = (
+        "query FindActionTasks($limit: Int!, $extensionName: String, $actionName: String, $experiment: ExperimentIdentifierInput) "
+        "{ tasks(offset: 0, limit: $limit, filters: {extensionName: $extensionName, actionName: $actionName, experiment: $experiment}) "
+        f"{{ tasksData {{ {TASK} parameters {{ key {{ name }} value }} }} totalTasksCount }} }}"
+    )
+    variables = {"limit": limit, "extensionName": extension, "actionName": action, "experiment": {"type": "UUID", "value": experiment_uuid}}
+    return [Task.model_validate(t) for t in (yield from gql(query, variables, "tasks"))["tasksData"]]
 
 
 def cancel_task(task_id: str) -> Flow[Task]:

@@ -56,6 +56,7 @@ class AqueductCalls:
     execute_extension = endpoint(api.execute_extension)
     get_task = endpoint(api.get_task)
     get_tasks = endpoint(api.get_tasks)
+    find_action_tasks = endpoint(api.find_action_tasks)
     cancel_task = endpoint(api.cancel_task)
     get_current_user = endpoint(api.get_current_user)
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from airflow_provider.common.errors import ConfigError, ProviderError, RemoteJobFailed
+from airflow_provider.common.errors import ConfigError, ProviderError, RemoteJobFailed, SubmitOutcomeUnknown
+from airflow_provider.common.jobs import Phase
 from airflow_provider.common.operator import RemoteJobOperator
 from airflow_provider.common.templating import RefuseEmptyTemplates
 
@@ -193,7 +195,14 @@ class AqueductExecuteExtensionOperator(RemoteJobOperator):
             return super().execute(context)
         params, _ = self._prepare(hook)
         limit = self.timeout or (self.execution_timeout.total_seconds() if self.execution_timeout else None)
-        result = hook.execute_extension(self.extension, self.action, params, timeout=limit)
+        try:
+            result = hook.execute_extension(self.extension, self.action, params, timeout=limit)
+        except SubmitOutcomeUnknown as exc:
+            # a released server runs the action inside the request and keeps no record of it
+            raise ProviderError(
+                f"{exc}. This Aqueduct server keeps no task record, so the task is not run again (the action may have run, "
+                f"maybe to completion): look at the log experiment and files of {self.extension}/{self.action} on {hook.target.base_url}"
+            ) from None
         from airflow_provider.aqueduct.api import ExecutionResult
         from airflow_provider.aqueduct.jobs import tail
 
@@ -226,3 +235,50 @@ class AqueductExecuteExtensionOperator(RemoteJobOperator):
         if not isinstance(task, Task):
             raise ProviderError(f"{self.extension}/{self.action}: the task-based Aqueduct generation answered with a result, not a task; is the server mid-upgrade?")
         return {"task_id": task.uuid, "experiment_eid": experiment.eid}
+
+    # Aqueduct tasks carry no free-form tag: this task instance's task is the one of this action on
+    # this experiment, with exactly these parameters, received in the time window; two such tasks
+    # are ambiguous and adopted by neither lookup (the task fails, saying where to look).
+    def _matching_task(self, hook: SyncPlatformHook, since: float, live_only: bool) -> Ref | None:
+        from airflow_provider.aqueduct.jobs import STATUS_PHASE
+
+        aq: AqueductHook = hook  # type: ignore[assignment]
+        params, experiment = self._prepare(aq)
+        if experiment is None:
+            return None
+        wanted = {name: value for name, value in params}
+        found = []
+        for task in aq.find_action_tasks(experiment.uuid, self.extension, self.action):
+            if _epoch(task.received_at) < since or task.parameter_values() != wanted:
+                continue
+            if live_only and STATUS_PHASE.get(task.task_status) is not Phase.RUNNING:
+                continue
+            found.append(task)
+        if len(found) > 1:
+            raise ProviderError(
+                f"{len(found)} tasks of {self.extension}/{self.action} with these parameters on experiment {experiment.eid} "
+                f"({', '.join(t.uuid for t in found)}) could be this task's: adopting none"
+            )
+        return {"task_id": found[0].uuid, "experiment_eid": experiment.eid} if found else None
+
+    def find_submitted(self, hook: SyncPlatformHook, context: Context, tag: str, since: float) -> Ref | None:
+        return self._matching_task(hook, since, live_only=False)
+
+    def find_existing(self, hook: SyncPlatformHook, context: Context, tag: str) -> Ref | None:
+        # a retry: a still-running task of this action, started since this DAG run began
+        started = context["dag_run"].start_date if context.get("dag_run") is not None else None
+        since = started.timestamp() - self.clock_skew if started is not None else time.time() - 3600
+        return self._matching_task(hook, since, live_only=True)
+
+    def where_to_look(self, hook: SyncPlatformHook, context: Context, tag: str) -> str:
+        return f"look at the tasks of {self.extension}/{self.action} on experiment {self.experiment} at {hook.target.base_url}"
+
+
+def _epoch(value: str | None) -> float:
+    import datetime as dt
+
+    try:
+        when = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return 0.0
+    return (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).timestamp()

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator, conf
 
-from airflow_provider.common.errors import ConfigError, ProviderError, RemoteJobFailed
+from airflow_provider.common.errors import ConfigError, ProviderError, RemoteJobFailed, SubmitOutcomeUnknown
 from airflow_provider.common.identity import ti_tag
 from airflow_provider.common.jobs import JobStatus, Phase, Ref, RemoteJob, import_string, is_transient, wait_flow
 from airflow_provider.common.lineage import RemoteRunLineageMixin
@@ -142,6 +142,13 @@ class RemoteJobOperator(RefuseEmptyTemplates, RemoteRunLineageMixin, WaitingMixi
     :param log_tail_lines: remote log lines written to the task log on failure (0: none).
     :param emit_asset: declare the platform's outlet asset (``common/assets.py``) and fill its event's extra.
     :param asset_host: the host part of that asset's URI (default: the connection id).
+    :param absence_checks: after a submit whose outcome is unknown (``SubmitOutcomeUnknown``: a 5xx,
+        a read timeout or a reset after sending), how many lookups in a row must find no run with
+        this task instance's tag before the operator submits again.
+    :param absence_check_interval: seconds between those lookups.
+    :param lookup_timeout: seconds the lookup may keep failing (transient errors) before the task
+        fails, saying the run may exist.
+    :param max_resubmits: submits after the first one, each only after absence was shown.
     """
 
     template_fields: Sequence[str] = ("conn_id",)
@@ -163,6 +170,10 @@ class RemoteJobOperator(RefuseEmptyTemplates, RemoteRunLineageMixin, WaitingMixi
         log_tail_lines: int = 50,
         emit_asset: bool = True,
         asset_host: str | None = None,
+        absence_checks: int = 2,
+        absence_check_interval: float = 5.0,
+        lookup_timeout: float = 120.0,
+        max_resubmits: int = 1,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -182,6 +193,14 @@ class RemoteJobOperator(RefuseEmptyTemplates, RemoteRunLineageMixin, WaitingMixi
         self.max_consecutive_poll_errors = max_consecutive_poll_errors
         self.reattach = reattach
         self.log_tail_lines = log_tail_lines
+        if absence_checks < 1:
+            raise ConfigError(f"absence_checks must be at least 1, got {absence_checks!r}")
+        self.absence_checks = int(absence_checks)
+        self.absence_check_interval = seconds(absence_check_interval, "absence_check_interval") or 0.0
+        self.lookup_timeout = seconds(lookup_timeout, "lookup_timeout") or 0.0
+        if max_resubmits < 0:
+            raise ConfigError(f"max_resubmits must be 0 or more, got {max_resubmits!r}")
+        self.max_resubmits = int(max_resubmits)
         self._ref: Ref | None = None
 
     # --- what a platform implements ------------------------------------------------------
@@ -191,6 +210,20 @@ class RemoteJobOperator(RefuseEmptyTemplates, RemoteRunLineageMixin, WaitingMixi
     def find_existing(self, hook: SyncPlatformHook, context: Context, tag: str) -> Ref | None:
         """This task instance's own run that is still going (or None). Default: no re-attach."""
         return None
+
+    def find_submitted(self, hook: SyncPlatformHook, context: Context, tag: str, since: float) -> Ref | None:
+        """The run carrying ``tag`` that a submit started at or after ``since`` (epoch seconds), in
+        any state: a fast run may have finished before the lookup. Default: a still-running tagged run."""
+        return self.find_existing(hook, context, tag)
+
+    def can_find_runs(self) -> bool:
+        """Whether this platform can tell "the submit started a run" from "it did not"."""
+        cls = type(self)
+        return cls.find_submitted is not RemoteJobOperator.find_submitted or cls.find_existing is not RemoteJobOperator.find_existing
+
+    def where_to_look(self, hook: SyncPlatformHook, context: Context, tag: str) -> str:
+        """Where a person finds a run this task may have started, for messages."""
+        return f"look for a run tagged {tag!r} at {hook.target.base_url}"
 
     def summary(self, ref: Ref, status: JobStatus | None) -> dict[str, Any]:
         """The JSON-able return value; subclasses may add platform fields."""
@@ -215,8 +248,7 @@ class RemoteJobOperator(RefuseEmptyTemplates, RemoteRunLineageMixin, WaitingMixi
         if ref is not None:
             self.log.info("re-attaching to %s, started by an earlier try of this task", job.describe(ref))
         else:
-            ref = self.submit(hook, context, tag)
-            self.log.info("started %s", job.describe(ref))
+            ref = self._submit_once(hook, context, tag)
         self._ref = ref
         url = job.url(hook.target, ref)
         context["ti"].xcom_push(key=REMOTE_REF_KEY, value=ref)
@@ -234,6 +266,70 @@ class RemoteJobOperator(RefuseEmptyTemplates, RemoteRunLineageMixin, WaitingMixi
         if self.deferrable:
             self.defer(trigger=self._trigger(ref, deadline), method_name="execute_complete", timeout=None)
         return self._on_event(hook, self._wait_in_place(hook, ref, deadline), waited="in_place")
+
+    # --- the submit protocol: exactly one remote run per task instance ---------------------
+    #: seconds a platform's clock may be behind ours when comparing run creation times
+    clock_skew: ClassVar[float] = 30.0
+
+    def _submit_once(self, hook: SyncPlatformHook, context: Context, tag: str) -> Ref:
+        """Submit; when the outcome is unknown, look for the run, adopt it, or submit again only
+        after ``absence_checks`` lookups found nothing (ARCHITECTURE.md, "The submit rule")."""
+        job = self.job()
+        submits = 0
+        while True:
+            since = time.time() - self.clock_skew
+            submits += 1
+            try:
+                ref = self.submit(hook, context, tag)
+            except SubmitOutcomeUnknown as exc:
+                self.log.warning("submit %d: %s", submits, exc)
+                found = self._look_for_run(hook, context, tag, since, exc)
+                if found is not None:
+                    self.log.info("found %s with this task's tag: the submit did start it; adopting it (not submitting again)", job.describe(found))
+                    return found
+                if submits > self.max_resubmits:
+                    raise ProviderError(
+                        f"submitted {submits} time(s), each time without a definite answer ({exc}); no run tagged {tag!r} was found "
+                        f"{self.absence_checks} time(s) {self.absence_check_interval:g} s apart after the last one, and max_resubmits={self.max_resubmits} "
+                        "is spent: check the platform (and any proxy in front of it), then clear the task"
+                    ) from None
+                self.log.warning(
+                    "no run tagged %r found %d time(s), %.0f s apart: the submit did not start one; submitting again", tag, self.absence_checks, self.absence_check_interval
+                )
+                continue
+            self.log.info("started %s", job.describe(ref))
+            return ref
+
+    def _look_for_run(self, hook: SyncPlatformHook, context: Context, tag: str, since: float, cause: SubmitOutcomeUnknown) -> Ref | None:
+        """The run the ambiguous submit started, or None once absence was shown ``absence_checks`` times."""
+        if not self.can_find_runs():
+            raise ProviderError(
+                f"{cause}. {type(self).__name__} cannot look runs up on this platform, so the task is not submitted again (that could "
+                f"start a second run): the run may exist; {self.where_to_look(hook, context, tag)} before clearing the task"
+            ) from None
+        deadline = time.monotonic() + self.lookup_timeout
+        absent = failures = 0
+        while True:
+            try:
+                found = self.find_submitted(hook, context, tag, since)
+            except ProviderError as err:
+                failures += 1
+                delay = min(self.absence_check_interval or 1.0, 2.0 ** failures)
+                if not is_transient(err) or time.monotonic() + delay > deadline:
+                    raise ProviderError(
+                        f"{cause}. Looking for the run failed too ({err}), so the task is not submitted again: the run may exist; "
+                        f"{self.where_to_look(hook, context, tag)} before clearing the task"
+                    ) from None
+                self.log.warning("looking for the run tagged %r failed (%s); again in %.0f s", tag, err, delay)
+                time.sleep(delay)
+                continue
+            if found is not None:
+                return found
+            absent += 1
+            if absent >= self.absence_checks:
+                return None
+            self.log.info("no run tagged %r yet (%d of %d checks); looking again in %.0f s", tag, absent, self.absence_checks, self.absence_check_interval)
+            time.sleep(self.absence_check_interval)
 
     def _first_look(self, hook: SyncPlatformHook, ref: Ref) -> JobStatus | None:
         """One state check before waiting (defer only if not terminal); a blip here is left to the wait."""

@@ -109,6 +109,18 @@ class DataikuRunScenarioOperator(RemoteJobOperator):
                 return scenario_run_ref(run)
         return None
 
+    def find_submitted(self, hook: SyncPlatformHook, context: Context, tag: str, since: float) -> Ref | None:
+        from airflow_provider.dataiku.jobs import scenario_run_ref
+
+        dss: DataikuHook = hook  # type: ignore[assignment]
+        for run in dss.get_last_runs(self.project_key, self.scenario_id, limit=REATTACH_SCAN):
+            if run.trigger_params.get(TI_PARAM) == tag and (run.running or run.start / 1000 >= since):
+                return scenario_run_ref(run)
+        return None
+
+    def where_to_look(self, hook: SyncPlatformHook, context: Context, tag: str) -> str:
+        return f"look at the last runs of scenario {self.project_key}.{self.scenario_id} (trigger param {TI_PARAM}={tag!r}) on {hook.target.base_url}"
+
 
 class DataikuAbortScenarioOperator(RefuseEmptyTemplates, BaseOperator):
     """Abort a scenario's current run (a no-op when it is not running, as in DSS).

@@ -22,6 +22,17 @@ if TYPE_CHECKING:
 REATTACH_PAGES = 2
 
 
+def _epoch(value: Any) -> float:
+    """DHCore's ISO timestamps as epoch seconds (0 when absent or unreadable)."""
+    import datetime as dt
+
+    try:
+        when = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return 0.0
+    return (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).timestamp()
+
+
 class DigitalHubCreateRunOperator(RemoteJobOperator):
     """Create a DHCore run (which builds and dispatches it) and, by default, wait for its end.
 
@@ -102,6 +113,23 @@ class DigitalHubCreateRunOperator(RemoteJobOperator):
             if label in run.labels and not run.terminal:
                 return run_ref(run)
         return None
+
+    def can_find_runs(self) -> bool:
+        return bool(self.project)
+
+    def find_submitted(self, hook: SyncPlatformHook, context: Context, tag: str, since: float) -> Ref | None:
+        from airflow_provider.digitalhub.jobs import run_ref
+
+        label = ti_tag_short(context)
+        dh: DigitalHubHook = hook  # type: ignore[assignment]
+        for run in dh.list_runs(self.project, max_pages=REATTACH_PAGES):
+            if label in run.labels and (not run.terminal or _epoch(run.metadata.get("created")) >= since):
+                return run_ref(run)
+        return None
+
+    def where_to_look(self, hook: SyncPlatformHook, context: Context, tag: str) -> str:
+        where = f"project {self.project}" if self.project else f"the project of {self.yaml_file}"
+        return f"look for a run labelled {ti_tag_short(context)!r} in {where} on {hook.target.base_url}"
 
     def summary(self, ref: Ref, status: Any) -> dict[str, Any]:
         out = super().summary(ref, status)

@@ -92,6 +92,31 @@ class PaddleflowCreateRunOperator(RemoteJobOperator):
         mine = [r for r in runs if f"[{tag}]" in (r.get("description") or "")]
         return {"run_id": mine[-1]["runID"]} if mine else None
 
+    def find_submitted(self, hook: SyncPlatformHook, context: Context, tag: str, since: float) -> Ref | None:
+        pf: PaddleflowHook = hook  # type: ignore[assignment]
+        runs = pf.list_run(max_keys=500, all_pages=True)["runList"]
+        mine = [
+            r for r in runs
+            if f"[{tag}]" in (r.get("description") or "") and (r.get("status") in LIVE_STATES or _local_epoch(r.get("createTime")) >= since)
+        ]  # fmt: skip
+        return {"run_id": mine[-1]["runID"]} if mine else None
+
+    def where_to_look(self, hook: SyncPlatformHook, context: Context, tag: str) -> str:
+        return f"look for a run whose description ends with [{tag}] on {hook.target.base_url}"
+
+
+LIVE_STATES = frozenset({"initiating", "pending", "running", "terminating"})
+
+
+def _local_epoch(value: Any) -> float:
+    """PaddleFlow's ``createTime`` (server local time, ``%Y-%m-%d %H:%M:%S``) as epoch seconds; 0 if unreadable."""
+    import datetime as dt
+
+    try:
+        return dt.datetime.strptime(str(value), "%Y-%m-%d %H:%M:%S").timestamp()
+    except ValueError:
+        return 0.0
+
 
 class PaddleflowRetryRunOperator(RemoteJobOperator):
     """Retry a failed or terminated run. PaddleFlow makes a NEW run (succeeded steps are not re-run);
@@ -114,6 +139,10 @@ class PaddleflowRetryRunOperator(RemoteJobOperator):
         new_id = hook.retry_run(self.run_id)  # type: ignore[attr-defined]
         self.log.info("retry of %s is run %s", self.run_id, new_id)
         return {"run_id": new_id, "retry_of": self.run_id}
+
+    def where_to_look(self, hook: SyncPlatformHook, context: Context, tag: str) -> str:
+        # a retry makes a new run that cannot carry this task's tag
+        return f"look for a new run retried from {self.run_id} on {hook.target.base_url}"
 
     def summary(self, ref: Ref, status: JobStatus | None) -> dict[str, Any]:
         return super().summary(ref, status)
