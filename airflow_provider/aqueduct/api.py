@@ -40,6 +40,15 @@ class ExecuteTimeout(SubmitOutcomeUnknown):
     """A released server did not answer an action's execution in time (it may still be running it)."""
 
 
+#: resolver messages that mean "no such object" or "this query is wrong" (reference §2.3)
+_PERMANENT_MESSAGE = re.compile(r"non-existing|not found|does not exist|no access|not supported|is required|must be|Maximum allowed", re.IGNORECASE)
+
+
+def _permanent(errors: list[Any]) -> bool:
+    """Validation errors (no ``path``: the query never ran) and not-found resolver errors cannot heal."""
+    return any(not isinstance(e, dict) or "path" not in e or _PERMANENT_MESSAGE.search(str(e.get("message", ""))) for e in errors)
+
+
 class Experiment(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
     uuid: str
@@ -121,7 +130,9 @@ def gql(query: str, variables: dict[str, Any] | None = None, field: str | None =
     errors = answer.get("errors") or []
     if errors:
         messages = "; ".join(str(e.get("message", e)) for e in errors)
-        raise GraphQLError(messages, status=200, code="GRAPHQL", method="POST", url="/api/graphql", details=errors)
+        err = GraphQLError(messages, status=200, code="GRAPHQL", method="POST", url="/api/graphql", details=errors)
+        err.permanent = _permanent(errors)
+        raise err
     data = answer.get("data") or {}
     return data.get(field) if field else data
 

@@ -22,6 +22,9 @@ def parse_aqueduct_error(status: int, headers: Mapping[str, str], body: bytes) -
     except ValueError:
         return None, body[:500].decode("utf-8", errors="replace").strip() or f"HTTP {status}", None, None
     detail = data.get("detail") if isinstance(data, dict) else data
+    if detail is None and isinstance(data, dict):
+        # a proxy or gateway in front of the server answers in its own shape
+        detail = data.get("message") or data.get("error") or json.dumps(data)[:500]
     if isinstance(detail, list):
         detail = "; ".join(str(d.get("msg", d)) if isinstance(d, dict) else str(d) for d in detail)
     return None, str(detail), None, data

@@ -56,6 +56,8 @@ class ApiError(ProviderError):
         self.retry_after = retry_after
         #: how many times the transport resent the request before this answer (0: sent once)
         self.resent = 0
+        #: the platform said no retry can fix this (set by platforms whose errors say so beyond the status)
+        self.permanent = False
         super().__init__(self._render())
 
     def after_resends(self, resent: int) -> ApiError:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import importlib
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -127,12 +128,39 @@ class RemoteJob:
 TRANSIENT = (TransportError, SubmitOutcomeUnknown)
 
 
+_NOT_FOUND_WORDS = re.compile(r"not found|non-existing|does not exist", re.IGNORECASE)
+
+
+def _not_found_code(code: str | None) -> bool:
+    # DSS NotFoundException (whatever the status), PaddleFlow RunNotFound / RecordNotFound
+    return bool(code) and (code.endswith("NotFound") or code.endswith("NotFoundException"))  # type: ignore[union-attr]
+
+
 def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, TRANSIENT):
         return True
-    if isinstance(exc, ApiError) and not isinstance(exc, AuthError | NotFoundError | BadRequestError):
-        return True  # 5xx and 429 that outlived the transport's own retries
+    if isinstance(exc, ApiError):
+        if exc.permanent or _not_found_code(exc.code):
+            return False  # the platform's own words say no retry can help (a GraphQL validation error, ...)
+        return not isinstance(exc, AuthError | NotFoundError | BadRequestError)  # 5xx and 429 that outlived the transport's retries
     return False
+
+
+def permanent_failure(job: RemoteJob, ref: Ref, exc: BaseException) -> str:
+    """Why a wait ends at once: the run, the HTTP status, the platform's message, and the fix."""
+    status = f" (HTTP {exc.status})" if isinstance(exc, ApiError) and exc.status else ""
+    if isinstance(exc, AuthError):
+        fix = (
+            "the platform rejected the connection's credentials or they lack a permission (a revoked or expired token?): "
+            "fix the connection, then clear the task; the remote run was not cancelled and may still be running"
+        )
+    elif isinstance(exc, NotFoundError) or (isinstance(exc, ApiError) and (_not_found_code(exc.code) or _NOT_FOUND_WORDS.search(exc.platform_message or ""))):
+        fix = "the run no longer exists (deleted, or its project/experiment was removed): there is nothing left to wait for"
+    elif isinstance(exc, ApiError) and exc.permanent:
+        fix = "the platform refused the state query in a way no retry can fix: check the run id and the server version"
+    else:
+        fix = "the platform refused the state query: check the ids given to the task"
+    return f"waiting on {job.describe(ref)} stopped at the first permanent error{status}: {exc} — {fix}"
 
 
 def wait_flow(
@@ -157,9 +185,11 @@ def wait_flow(
             last = yield from job.status(ref)
             errors = 0
         except Exception as exc:  # noqa: BLE001 - classified below
-            if not is_transient(exc) or errors + 1 >= max_consecutive_errors:
-                why = "" if not is_transient(exc) else f" after {errors + 1} consecutive failures"
-                return {"event": "error", "ref": ref, "status": last.to_json() if last else None, "message": f"polling {job.describe(ref)} failed{why}: {exc}"}
+            if not is_transient(exc):
+                return {"event": "error", "ref": ref, "status": last.to_json() if last else None, "message": permanent_failure(job, ref, exc)}
+            if errors + 1 >= max_consecutive_errors:
+                message = f"polling {job.describe(ref)} failed after {errors + 1} consecutive failures: {exc}"
+                return {"event": "error", "ref": ref, "status": last.to_json() if last else None, "message": message}
             errors += 1
             log.warning("polling %s failed (%s); %d of %d tolerated", job.describe(ref), exc, errors, max_consecutive_errors - 1)
         else:

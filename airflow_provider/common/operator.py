@@ -11,7 +11,7 @@ from airflow.sdk import BaseOperator, conf
 
 from airflow_provider.common.errors import ConfigError, ProviderError, RemoteJobFailed, SubmitOutcomeUnknown
 from airflow_provider.common.identity import ti_tag
-from airflow_provider.common.jobs import JobStatus, Phase, Ref, RemoteJob, import_string, is_transient, wait_flow
+from airflow_provider.common.jobs import JobStatus, Phase, Ref, RemoteJob, import_string, is_transient, permanent_failure, wait_flow
 from airflow_provider.common.lineage import RemoteRunLineageMixin
 from airflow_provider.common.links import REMOTE_REF_KEY, REMOTE_URL_KEY, RemoteRunLink
 from airflow_provider.common.templating import RefuseEmptyTemplates
@@ -337,7 +337,7 @@ class RemoteJobOperator(RefuseEmptyTemplates, RemoteRunLineageMixin, WaitingMixi
             return hook.drive(self.job().status(ref))
         except ProviderError as exc:
             if not is_transient(exc):
-                raise
+                raise ProviderError(permanent_failure(self.job(), ref, exc)) from None
             self.log.warning("could not read the state of %s yet (%s); waiting", self.job().describe(ref), exc)
             return None
 

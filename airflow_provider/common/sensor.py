@@ -10,7 +10,7 @@ from airflow.sdk import BaseSensorOperator, PokeReturnValue
 from airflow.sdk.exceptions import AirflowSensorTimeout
 
 from airflow_provider.common.errors import ConfigError, ProviderError, RemoteJobFailed
-from airflow_provider.common.jobs import JobStatus, Phase, Ref, is_transient
+from airflow_provider.common.jobs import JobStatus, Phase, Ref, is_transient, permanent_failure
 from airflow_provider.common.operator import WaitingMixin, default_deferrable
 from airflow_provider.common.templating import RefuseEmptyTemplates
 
@@ -93,9 +93,15 @@ class RemoteJobSensor(RefuseEmptyTemplates, WaitingMixin, BaseSensorOperator):
             status = hook.drive(self.job().status(ref))
         except ProviderError as exc:
             if not is_transient(exc):
-                raise
-            self.log.warning("poke failed (%s); trying again at the next poke", exc)
+                if self._ref is None:
+                    raise
+                raise ProviderError(permanent_failure(self.job(), self._ref, exc)) from None
+            self._poke_errors = getattr(self, "_poke_errors", 0) + 1
+            if self._poke_errors >= self.max_consecutive_poll_errors:
+                raise ProviderError(f"{self._poke_errors} pokes in a row failed (max_consecutive_poll_errors); the last: {exc}") from None
+            self.log.warning("poke failed (%s); %d of %d tolerated, trying again at the next poke", exc, self._poke_errors, self.max_consecutive_poll_errors - 1)
             return False
+        self._poke_errors = 0
         return self._evaluate(hook, ref, status)
 
     def execute(self, context: Context) -> Any:
@@ -105,7 +111,13 @@ class RemoteJobSensor(RefuseEmptyTemplates, WaitingMixin, BaseSensorOperator):
         ref = self._watched(hook, context)
         if ref is None:
             raise ProviderError(f"{type(self).__name__}: there is no run to wait for (deferrable mode needs one to exist)")
-        result = self._evaluate(hook, ref, hook.drive(self.job().status(ref)))
+        try:
+            first = hook.drive(self.job().status(ref))
+        except ProviderError as exc:
+            if not is_transient(exc):
+                raise ProviderError(permanent_failure(self.job(), ref, exc)) from None
+            raise
+        result = self._evaluate(hook, ref, first)
         if result.is_done:
             return result.xcom_value
         deadline = time.time() + float(self.timeout) if self.timeout else None

@@ -50,6 +50,8 @@ class Fault:
     commit: bool = False
     #: a substring of the request body (GraphQL sends every operation to one path)
     body_contains: str | None = None
+    #: matching requests to let through before this fault applies (e.g. fail a wait's third poll)
+    skip: int = 0
 
     def matches(self, method: str, path: str, body: bytes = b"") -> bool:
         if self.method and self.method.upper() != method.upper():
@@ -69,6 +71,8 @@ class RecordedRequest:
     headers: dict[str, str]
     body: bytes
     answered: int | None = None
+    #: when it arrived (``time.time()``), to measure how fast a client reacted to an answer
+    at: float = field(default_factory=time.time)
 
 
 @dataclass
@@ -91,11 +95,15 @@ class Faults:
         path_pattern: str | None = None,
         commit: bool = False,
         body_contains: str | None = None,
+        skip: int = 0,
     ) -> None:
         """Answer the next ``count`` matching requests with ``status``; with ``commit`` the platform
-        handles the request first (the answer is lost, the work is done)."""
+        handles the request first (the answer is lost, the work is done); ``skip`` matching requests
+        pass untouched first."""
         with self.lock:
-            self.queue.extend(Fault("status", status, retry_after, method, path_contains, path_pattern, commit, body_contains) for _ in range(count))
+            self.queue.extend(
+                Fault("status", status, retry_after, method, path_contains, path_pattern, commit, body_contains, skip if i == 0 else 0) for i in range(count)
+            )
 
     def reset_next(
         self, count: int = 1, *, method: str | None = None, path_contains: str | None = None, path_pattern: str | None = None, body_contains: str | None = None
@@ -115,6 +123,9 @@ class Faults:
         with self.lock:
             for fault in self.queue:
                 if fault.matches(method, path, body):
+                    if fault.skip > 0:
+                        fault.skip -= 1
+                        return None
                     self.queue.remove(fault)
                     return fault
         return None
