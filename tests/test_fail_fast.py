@@ -122,7 +122,7 @@ def _aq(emulator: Any) -> Platform:
     return Platform(
         "aqueduct",
         emulator,
-        lambda: {"method": "POST", "path_contains": "/api/graphql", "body_contains": "GetTaskQuery"},
+        lambda: {"method": "POST", "path_contains": "/api/graphql", "body_contains": "task(taskId: $"},
         lambda tid, deferrable: AqueductExecuteExtensionOperator(task_id=tid, extension="demo", action="sleep", experiment=exp.eid, parameters={"seconds": 30},
                                                                 aqueduct_conn_id="ff_aq", deferrable=deferrable, poll_interval=POLL),
         start,
@@ -142,7 +142,7 @@ def _pf(emulator: Any) -> Platform:
     return Platform(
         "paddleflow",
         emulator,
-        lambda: {"method": "GET", "path_pattern": r"/run/run-\d+$"},
+        lambda: {"method": "GET", "path_pattern": r"/api/paddleflow/v1/run(/run-\d+)?/?$"},
         lambda tid, deferrable: PaddleflowCreateRunOperator(task_id=tid, yaml_raw=DEMO_YAML, run_name=f"ff_{next(_seq)}", paddleflow_conn_id="ff_pf",
                                                            deferrable=deferrable, poll_interval=POLL),
         start,

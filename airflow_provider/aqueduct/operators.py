@@ -249,7 +249,7 @@ class AqueductExecuteExtensionOperator(RemoteJobOperator):
         wanted = {name: value for name, value in params}
         found = []
         for task in aq.find_action_tasks(experiment.uuid, self.extension, self.action):
-            if _epoch(task.received_at) < since or task.parameter_values() != wanted:
+            if _epoch(task.received_at) < since or not _same_parameters(task.parameter_values(), wanted):
                 continue
             if live_only and STATUS_PHASE.get(task.task_status) is not Phase.RUNNING:
                 continue
@@ -272,6 +272,26 @@ class AqueductExecuteExtensionOperator(RemoteJobOperator):
 
     def where_to_look(self, hook: SyncPlatformHook, context: Context, tag: str) -> str:
         return f"look at the tasks of {self.extension}/{self.action} on experiment {self.experiment} at {hook.target.base_url}"
+
+
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
+def _same_value(a: str, b: str) -> bool:
+    # the server echoes values normalised (a bool "False" comes back "0", "2.50" may come back "2.5")
+    if a == b:
+        return True
+    x, y = a.strip().lower(), b.strip().lower()
+    if {x, y} <= _TRUE or {x, y} <= _FALSE:
+        return True
+    try:
+        return float(x) == float(y)
+    except ValueError:
+        return False
+
+
+def _same_parameters(echoed: dict[str, str], sent: dict[str, str]) -> bool:
+    return echoed.keys() == sent.keys() and all(_same_value(echoed[k], sent[k]) for k in sent)
 
 
 def _epoch(value: str | None) -> float:

@@ -84,11 +84,28 @@ class SessionAuth(Auth):
 
 
 def extra_of(conn: Connection) -> dict[str, Any]:
-    """The connection extra, with UI-prefixed keys (``extra__<type>__name``) folded to ``name``."""
-    try:
-        raw = dict(conn.extra_dejson or {})
-    except Exception as exc:  # noqa: BLE001 - malformed extra JSON is a user error
-        raise ConfigError(f"connection {conn.conn_id!r}: the Extra field is not valid JSON ({exc})") from None
+    """The connection extra, with UI-prefixed keys (``extra__<type>__name``) folded to ``name``.
+
+    Parsed here, not with ``extra_dejson``: that logs and returns ``{}`` for an Extra that is not
+    JSON, and every option in it would be silently lost.
+    """
+    import json
+
+    text = conn.extra
+    if text is None or (isinstance(text, str) and not text.strip()):
+        return {}
+    if isinstance(text, dict):
+        raw: Any = text
+    else:
+        try:
+            raw = json.loads(text)
+        except ValueError as exc:
+            raise ConfigError(
+                f"connection {conn.conn_id!r}: the Extra field is not valid JSON ({exc.args[0] if exc.args else exc}); "
+                'write it as a JSON object, e.g. {"verify_ssl": true, "read_timeout": 30}'
+            ) from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"connection {conn.conn_id!r}: the Extra field must be a JSON object ({{...}}), got a JSON {type(raw).__name__}")
     prefix = f"extra__{conn.conn_type}__"
     return {(k[len(prefix) :] if k.startswith(prefix) else k): v for k, v in raw.items()}
 

@@ -41,7 +41,7 @@ class RetryPolicy:
     #: stays down for longer than a few seconds, and a wrong host or port never heals, so say so fast
     #: (waits tolerate a few failed polls; a submit is retried by the task's own retries)
     connect_attempts: int = 3
-    connect_base_delay: float = 0.25
+    connect_base_delay: float = 0.1
     #: attempts (idempotent calls only) when the server accepted the connection but did not answer
     #: within the read timeout: a silent server rarely answers the next request either
     timeout_attempts: int = 2

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from airflow_provider.common.errors import ApiError, SubmitOutcomeUnknown, TransportError, api_error_for
+from airflow_provider.common.errors import ApiError, ConfigError, SubmitOutcomeUnknown, TransportError, api_error_for
 from airflow_provider.common.flow import Call, Reply
 from airflow_provider.common.retry import FailureKind, RetryPolicy, parse_retry_after
 
@@ -113,12 +113,27 @@ def _param_value(value: Any) -> Any:
     return value
 
 
+def _header_value(name: str, value: str, platform: str) -> Any:
+    """A header value both clients send the same way: HTTP carries Latin-1 bytes (servers decode header
+    bytes as Latin-1), so a non-ASCII value goes as those bytes; ``requests`` would do that for a str,
+    ``httpx`` would refuse it. A value outside Latin-1 cannot travel in a header at all."""
+    if value.isascii():
+        return value
+    try:
+        return value.encode("latin-1")
+    except UnicodeEncodeError:
+        raise ConfigError(
+            f"{platform} takes {name!r} in an HTTP header, which carries only Latin-1 characters; {value!r} has others: "
+            "rename it (letters with accents such as é work, CJK and emoji do not)"
+        ) from None
+
+
 @dataclass(frozen=True)
 class PreparedRequest:
     method: str
     url: str
     params: dict[str, Any]
-    headers: dict[str, str]
+    headers: dict[str, Any]
     content: bytes | None
     files: Mapping[str, tuple[str, bytes, str]] | None
     timeout: tuple[float, float]
@@ -133,7 +148,7 @@ def prepare(target: Target, call: Call, auth: Auth | None = None) -> PreparedReq
         content = jsonlib.dumps(call.json).encode()
         headers["Content-Type"] = "application/json"
     if call.headers:
-        headers.update(call.headers)
+        headers.update({k: _header_value(k, v, target.platform) for k, v in call.headers.items()})
     params = {k: _param_value(v) for k, v in (call.params or {}).items() if v is not None}
     read_timeout = call.read_timeout if call.read_timeout is not None else target.read_timeout
     return PreparedRequest(

@@ -101,7 +101,10 @@ class DataikuCalls(ScenarioCalls, CodeStudioCalls, FutureCalls):
         key = conn.password or extra.get("api_key")
         if not key:
             raise ConfigError(f"connection {conn.conn_id!r}: no DSS API key; put it in the Password field (or extra 'api_key')")
-        auth: Auth = HeaderAuth(str(key)) if str(extra.get("auth", "basic")).lower() == "bearer" else BasicAuth(str(key), "")
+        mode = str(extra.get("auth") or "basic").strip().lower()
+        if mode not in ("basic", "bearer"):
+            raise ConfigError(f"connection {conn.conn_id!r}: extra field 'auth' must be 'basic' or 'bearer', got {extra.get('auth')!r}")
+        auth: Auth = HeaderAuth(str(key)) if mode == "bearer" else BasicAuth(str(key), "")
         return Target(
             platform="Dataiku DSS",
             base_url=base_url(conn, platform="dataiku", default_path=DEFAULT_PATH_PREFIX),

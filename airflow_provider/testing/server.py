@@ -156,7 +156,7 @@ class FaultInjector:
         if path.startswith(ADMIN_PREFIX):
             await self._admin(method, path, body, send)
             return
-        headers = {k.decode().lower(): v.decode() for k, v in scope.get("headers", [])}
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}  # as HTTP and starlette
         record = RecordedRequest(method, path, scope.get("query_string", b"").decode(), headers, body)
         with self.faults.lock:
             self.faults.requests.append(record)

@@ -58,7 +58,7 @@ def test_a_post_that_may_have_reached_the_server_is_not_resent() -> None:
 
 def test_refused_connections_get_a_small_budget() -> None:
     delays = [POLICY.delay_for_transport_error(idempotent=False, may_have_reached_server=False, attempt=n, slept=0) for n in (1, 2, 3)]
-    assert delays == [0.25, 0.5, None]
+    assert delays == [0.1, 0.2, None]
 
 
 def test_a_silent_server_is_asked_twice_at_most() -> None:
