@@ -120,6 +120,8 @@ class DigitalHubCreateRunOperator(RemoteJobOperator):
     def find_submitted(self, hook: SyncPlatformHook, context: Context, tag: str, since: float) -> Ref | None:
         from airflow_provider.digitalhub.jobs import run_ref
 
+        if not self.project:
+            return None  # can_find_runs() said no: the protocol never asks
         label = ti_tag_short(context)
         dh: DigitalHubHook = hook  # type: ignore[assignment]
         for run in dh.list_runs(self.project, max_pages=REATTACH_PAGES):
