@@ -207,6 +207,10 @@ class FaultInjector:
                     self.faults.fail_next(count, **item)
         elif path == f"{ADMIN_PREFIX}/faults" and method == "DELETE":
             self.faults.clear()
+        elif path == f"{ADMIN_PREFIX}/requests/count":
+            # cheap enough to ask every second while thousands of waits poll (benchmarks)
+            with self.faults.lock:
+                answer = {"count": len(self.faults.requests)}
         elif path == f"{ADMIN_PREFIX}/requests":
             answer = [{"method": r.method, "path": r.path, "query": r.query, "status": r.answered} for r in self.faults.calls()]
         else:

@@ -38,9 +38,11 @@ class DSS:
     code_studios: CodeStudios
 
 
-def create_app(demo: bool = False, run_duration: float = 1.0, fire_delay: float = 0.1, **_: Any) -> Emulator:
+def create_app(demo: bool = False, run_duration: float = 1.0, fire_delay: float = 0.1, build_duration: float = 0.5, projects: str = "", **_: Any) -> Emulator:
     core = DSSState()
-    dss = DSS(core, Scenarios(core, run_duration=run_duration, fire_delay=fire_delay), CodeStudios(core))
+    dss = DSS(core, Scenarios(core, run_duration=run_duration, fire_delay=fire_delay), CodeStudios(core, build_duration=build_duration))
+    for key in filter(None, projects.split(",")):  # empty projects, e.g. for benchmarks (DSS has no create-project call here)
+        dss.scenarios.add_project(key)
     seed(dss, demo)
     app = FastAPI(title="Dataiku DSS emulator", docs_url=None, redoc_url=None, openapi_url=None)
 

@@ -259,6 +259,8 @@ class Scenarios:
         stamp = dt.datetime.fromtimestamp(start, tz=dt.UTC).strftime("%Y-%m-%d-%H-%M-%S")
         run_id = f"{stamp}-{self._run_seq:03d}"
         duration = scenario.duration if scenario.duration is not None else self.run_duration
+        if isinstance(fire.params.get("emulator_duration"), int | float):
+            duration = float(fire.params["emulator_duration"])  # emulator-only run parameter: benchmarks end runs at known times
         future = self.state.add_future("admin", f"Scenario {scenario.name}", duration, is_scenario=True,
                                        payload={"type": "scenario_run", "projectKey": scenario.project_key, "scenarioId": scenario.id})  # fmt: skip
         future.started, future.done_at = start, start + duration
