@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from airflow_provider.common.errors import ProviderError
 from airflow_provider.common.jobs import Ref, RemoteJob, import_string, wait_flow
 
 log = logging.getLogger(__name__)
@@ -102,8 +104,12 @@ class RemoteJobTrigger(BaseTrigger):
             return
         try:
             hook = job.async_hook(self.conn_id)
-            status = await hook.drive(job.status(self.ref))
-            if status.phase.terminal:
+            try:
+                # bounded: Airflow gives on_kill 30 s in all ([triggerer] on_kill_timeout)
+                status = await asyncio.wait_for(hook.drive(job.status(self.ref)), STATUS_TIMEOUT)
+            except (TimeoutError, ProviderError):
+                status = None
+            if status is not None and status.phase.terminal:
                 return  # it ended on its own (another triggerer's copy may have reported it already)
             await hook.drive(job.cancel(self.ref))
             log.info("cancelled %s: the task instance was stopped (%s)", job.describe(self.ref), _describe(state))
@@ -123,7 +129,9 @@ class RemoteJobTrigger(BaseTrigger):
             if comms is None:
                 return _UNKNOWN
             map_index = getattr(ti, "map_index", -1)
-            answer = await comms.asend(GetTaskStates(dag_id=ti.dag_id, task_ids=[ti.task_id], run_ids=[ti.run_id], map_index=map_index))
+            # bounded: a busy triggerer supervisor answers late, and on_kill has 30 s in all
+            ask = GetTaskStates(dag_id=ti.dag_id, task_ids=[ti.task_id], run_ids=[ti.run_id], map_index=map_index)
+            answer = await asyncio.wait_for(comms.asend(ask), STATE_TIMEOUT)
             if not isinstance(answer, TaskStatesResult):
                 return _UNKNOWN
             states = answer.task_states.get(ti.run_id, {})
@@ -134,6 +142,11 @@ class RemoteJobTrigger(BaseTrigger):
             log.warning("could not read the task instance state: %s", exc)
             return _UNKNOWN
 
+
+#: seconds on_kill waits for the task instance's state (then it leaves the run alone)
+STATE_TIMEOUT = 15.0
+#: seconds on_kill waits for the run's status before cancelling anyway
+STATUS_TIMEOUT = 8.0
 
 #: a sentinel: the state could not be read (then the remote run is left alone)
 _UNKNOWN = object()

@@ -171,7 +171,7 @@ class Deployment:
                 return db.execute(query.replace("%s", "?"), params).fetchall()
         import psycopg2
 
-        dsn = self.db_url.replace("postgresql+psycopg2://", "postgresql://")
+        dsn = self.db_url.replace("postgresql+psycopg2://", "postgresql://").replace("postgresql+asyncpg://", "postgresql://")
         with psycopg2.connect(dsn) as db, db.cursor() as cur:
             cur.execute(query, params)
             rows: list[tuple[Any, ...]] = cur.fetchall()

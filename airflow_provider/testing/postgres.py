@@ -53,7 +53,9 @@ def ensure_installed(timeout: float = 600) -> Path:
     if bindir:
         return bindir
     if os.geteuid() != 0 or not shutil.which("apt-get"):
-        raise PostgresUnavailable("PostgreSQL server binaries (initdb, pg_ctl, postgres) are not installed and cannot be installed here (needs root and apt-get); install the 'postgresql' package")
+        raise PostgresUnavailable(
+            "PostgreSQL server binaries (initdb, pg_ctl, postgres) are not installed and cannot be installed here (needs root and apt-get); install the 'postgresql' package"
+        )
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     for cmd in (["apt-get", "update"], ["apt-get", "install", "-y", "--no-install-recommends", "postgresql"]):
         done = subprocess.run(cmd, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
@@ -83,7 +85,7 @@ class PostgresServer:
 
     @property
     def url(self) -> str:
-        """SQLAlchemy URL (psycopg2), as Airflow's ``[database] sql_alchemy_conn`` wants it."""
+        """SQLAlchemy URL (psycopg2; Airflow derives asyncpg from it), as Airflow's ``[database] sql_alchemy_conn`` wants it."""
         return f"postgresql+psycopg2://{self.user}@127.0.0.1:{self.port}/{self.database}"
 
     @property
@@ -107,7 +109,19 @@ class PostgresServer:
         self._run(str(self.bindir / "initdb"), "-D", str(self.datadir), "-U", self.user, "-A", "trust", "-E", "UTF8", "--no-sync")
         options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.sockdir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         self._run(str(self.bindir / "pg_ctl"), "-D", str(self.datadir), "-l", str(self.logfile), "-o", options, "-w", "-t", "60", "start")
-        self._run(str(self.bindir / "psql") if (self.bindir / "psql").exists() else "psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, "-d", "postgres", "-c", f'CREATE DATABASE "{self.database}"')
+        self._run(
+            str(self.bindir / "psql") if (self.bindir / "psql").exists() else "psql",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            self.user,
+            "-d",
+            "postgres",
+            "-c",
+            f'CREATE DATABASE "{self.database}"',
+        )
         return self
 
     def stop(self) -> None:
