@@ -19,6 +19,8 @@ PROJECT_URLS: dict[str, str] = {
 }
 
 PLATFORMS = ("dataiku", "digitalhub", "aqueduct", "paddleflow")
+# kept in sync with airflow_provider.common.links (a test compares them; no Airflow import here)
+_LINKS = ("RemoteRunLink", "DataikuScenarioRunLink", "DataikuCodeStudioLink", "DataikuCodeStudioTemplateLink", "DigitalHubRunLink", "AqueductExperimentLink", "PaddleflowRunLink")
 _LISTS = ("connection-types", "hooks", "operators", "sensors", "triggers", "extra-links", "integrations")
 
 
@@ -32,7 +34,7 @@ def get_provider_info() -> dict[str, Any]:
         "documentation-url": PROJECT_URLS["Documentation"],
         "project-urls": dict(PROJECT_URLS),
         "triggers": [{"integration-name": "Remote jobs", "python-modules": ["airflow_provider.common.trigger"]}],
-        "extra-links": ["airflow_provider.common.links.RemoteRunLink"],
+        "extra-links": [f"airflow_provider.common.links.{name}" for name in _LINKS],
     }
     from airflow_provider.common.assets import provider_info as asset_uris
 

@@ -11,6 +11,7 @@ from airflow.sdk import BaseOperator
 
 from airflow_provider.common.errors import ConfigError, ProviderError, RemoteJobFailed, SubmitOutcomeUnknown
 from airflow_provider.common.jobs import Phase
+from airflow_provider.common.links import AqueductExperimentLink
 from airflow_provider.common.operator import RemoteJobOperator
 from airflow_provider.common.templating import RefuseEmptyTemplates
 
@@ -151,6 +152,8 @@ class AqueductExecuteExtensionOperator(RemoteJobOperator):
     Either way stdout and stderr tails go to the task log, and a non-zero result code fails the task
     unless ``fail_on_nonzero=False``. Returns ``{"result_code", "state", "stdout_tail", "stderr_tail", ...}``.
     """
+
+    operator_extra_links = (AqueductExperimentLink(),)
 
     template_fields: Sequence[str] = ("extension", "action", "parameters", "experiment", "conn_id")
     job_class = "airflow_provider.aqueduct.jobs.AqueductTaskJob"

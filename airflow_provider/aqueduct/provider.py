@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider.common.provider import connection_type
+from airflow_provider.common.provider import PORT_HINT, connection_type
 
 PROVIDER_INFO: dict[str, Any] = {
     "integrations": [{"integration-name": "Aqueduct", "external-doc-url": "https://github.com/AqueductHub/aqueductcore", "tags": ["software"]}],
@@ -15,7 +15,7 @@ PROVIDER_INFO: dict[str, Any] = {
             name="Aqueduct",
             hidden=["schema", "login"],
             relabeling={"host": "Aqueduct URL", "password": "API token (optional)"},
-            placeholders={"host": "https://aqueduct.example.com"},
+            placeholders={"host": "https://aqueduct.example.com", "port": PORT_HINT.format(port=443)},
         )
     ],
     "hooks": [{"integration-name": "Aqueduct", "python-modules": ["airflow_provider.aqueduct.hook"]}],

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider.common.links import AqueductExperimentLink
 from airflow_provider.common.sensor import RemoteJobSensor
 
 if TYPE_CHECKING:
@@ -17,6 +18,8 @@ if TYPE_CHECKING:
 class AqueductTaskSensor(RemoteJobSensor):
     """Wait for a task to reach one of ``target_states`` (default SUCCESS); FAILURE or REVOKED
     otherwise fail the sensor with the stderr tail."""
+
+    operator_extra_links = (AqueductExperimentLink(),)
 
     template_fields: Sequence[str] = ("task_uuid", "conn_id")
     job_class = "airflow_provider.aqueduct.jobs.AqueductTaskJob"

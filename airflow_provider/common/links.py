@@ -16,10 +16,43 @@ REMOTE_REF_KEY = "remote_ref"
 
 class RemoteRunLink(BaseOperatorLink):
     """ "Open in <platform>": the URL is pushed to XCom at submit time, so the button also shows
-    while the task waits and after it failed."""
+    while the task waits and after it failed. The api-server reads the link from XCom
+    ``xcom_key``: it is the key the operator pushes at once (not only at the task's end)."""
 
     name = "Remote run"
+
+    @property
+    def xcom_key(self) -> str:
+        return REMOTE_URL_KEY
 
     def get_link(self, operator: Any, *, ti_key: TaskInstanceKey) -> str:
         value = XCom.get_value(key=REMOTE_URL_KEY, ti_key=ti_key)
         return str(value) if value else ""
+
+
+# one class per label: Airflow keys a task's links by name, and registers them by class path
+class DataikuScenarioRunLink(RemoteRunLink):
+    name = "Dataiku scenario run"
+
+
+class DataikuCodeStudioLink(RemoteRunLink):
+    name = "Dataiku code studio"
+
+
+class DataikuCodeStudioTemplateLink(RemoteRunLink):
+    name = "Dataiku code studio template"
+
+
+class DigitalHubRunLink(RemoteRunLink):
+    name = "DigitalHub run"
+
+
+class AqueductExperimentLink(RemoteRunLink):
+    name = "Aqueduct experiment"
+
+
+class PaddleflowRunLink(RemoteRunLink):
+    name = "PaddleFlow run"
+
+
+PLATFORM_LINKS = (DataikuScenarioRunLink, DataikuCodeStudioLink, DataikuCodeStudioTemplateLink, DigitalHubRunLink, AqueductExperimentLink, PaddleflowRunLink)

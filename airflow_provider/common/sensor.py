@@ -11,6 +11,7 @@ from airflow.sdk.exceptions import AirflowSensorTimeout
 
 from airflow_provider.common.errors import ConfigError, ProviderError, RemoteJobFailed
 from airflow_provider.common.jobs import JobStatus, Phase, Ref, is_transient, permanent_failure
+from airflow_provider.common.links import REMOTE_URL_KEY, RemoteRunLink
 from airflow_provider.common.operator import WaitingMixin, default_deferrable
 from airflow_provider.common.templating import RefuseEmptyTemplates
 
@@ -29,6 +30,7 @@ class RemoteJobSensor(RefuseEmptyTemplates, WaitingMixin, BaseSensorOperator):
     """
 
     template_fields: Sequence[str] = ("conn_id",)
+    operator_extra_links = (RemoteRunLink(),)
 
     def __init__(
         self,
@@ -81,6 +83,10 @@ class RemoteJobSensor(RefuseEmptyTemplates, WaitingMixin, BaseSensorOperator):
         every poke is a new instance; ``resolve_ref`` must then find the same run again.)"""
         if self._ref is None:
             self._ref = self.resolve_ref(hook, context)
+            url = self.job().url(hook.target, self._ref) if self._ref is not None else None
+            if url:
+                # the sensor's extra link opens the run it watches, as the operator's does
+                context["ti"].xcom_push(key=REMOTE_URL_KEY, value=url)
         return self._ref
 
     def poke(self, context: Context) -> PokeReturnValue | bool:

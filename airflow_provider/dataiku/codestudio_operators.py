@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 
 from airflow_provider.common.errors import ConfigError, RemoteJobFailed
+from airflow_provider.common.links import DataikuCodeStudioLink, DataikuCodeStudioTemplateLink
 from airflow_provider.common.operator import RemoteJobOperator
 from airflow_provider.common.templating import RefuseEmptyTemplates
 
@@ -42,6 +43,8 @@ class DataikuBuildCodeStudioTemplateOperator(RemoteJobOperator):
     """Build a code studio template's image and wait for the build; a failed build fails the task
     with the build's error text. Needs an admin API key."""
 
+    operator_extra_links = (DataikuCodeStudioTemplateLink(),)
+
     template_fields: Sequence[str] = ("template_id", "conn_id")
     job_class = FUTURE_JOB
     asset_scheme = "dataiku"
@@ -61,6 +64,8 @@ class DataikuBuildCodeStudioTemplateOperator(RemoteJobOperator):
 
 class DataikuStartCodeStudioOperator(RemoteJobOperator):
     """Start a code studio and wait until it runs (``restart_if_running`` restarts a running one)."""
+
+    operator_extra_links = (DataikuCodeStudioLink(),)
 
     template_fields: Sequence[str] = ("project_key", "code_studio_id", "conn_id")
     job_class = FUTURE_JOB
@@ -92,6 +97,8 @@ class DataikuStopCodeStudioOperator(RemoteJobOperator):
     """Stop a code studio and wait until it is stopped; a stopped studio is a no-op. Refuses (fails,
     listing the files) while there are conflicting changes, unless ``ignore_conflicts``: stopping
     would strand the studio's edits."""
+
+    operator_extra_links = (DataikuCodeStudioLink(),)
 
     template_fields: Sequence[str] = ("project_key", "code_studio_id", "conn_id")
     job_class = FUTURE_JOB

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider.common.links import DataikuCodeStudioLink
 from airflow_provider.common.sensor import RemoteJobSensor
 
 if TYPE_CHECKING:
@@ -16,6 +17,8 @@ if TYPE_CHECKING:
 
 class DataikuCodeStudioStateSensor(RemoteJobSensor):
     """Wait until a code studio is in one of ``target_states`` (default RUNNING)."""
+
+    operator_extra_links = (DataikuCodeStudioLink(),)
 
     template_fields: Sequence[str] = ("project_key", "code_studio_id", "conn_id")
     job_class = "airflow_provider.dataiku.codestudio_jobs.CodeStudioStateJob"

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 
 from airflow_provider.common.errors import ConfigError, ProviderError
+from airflow_provider.common.links import DataikuScenarioRunLink
 from airflow_provider.common.operator import RemoteJobOperator
 from airflow_provider.common.templating import RefuseEmptyTemplates
 
@@ -55,6 +56,8 @@ class DataikuRunScenarioOperator(RemoteJobOperator):
     (``wait_for_completion``, ``deferrable``, ``poll_interval``, ``timeout``, ``cancel_on_timeout``...).
     Returns ``{"project_key", "scenario_id", "run_id", "state", "outcome", "duration_s", "url", "waited"}``.
     """
+
+    operator_extra_links = (DataikuScenarioRunLink(),)
 
     template_fields: Sequence[str] = ("project_key", "scenario_id", "scenario_params", "conn_id")
     template_fields_renderers = {"scenario_params": "json"}

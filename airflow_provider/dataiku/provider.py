@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider.common.provider import connection_type
+from airflow_provider.common.provider import PORT_HINT, connection_type
 
 PROVIDER_INFO: dict[str, Any] = {
     "integrations": [{"integration-name": "Dataiku DSS", "external-doc-url": "https://doc.dataiku.com/dss/latest/publicapi/", "tags": ["software"]}],
@@ -13,12 +13,13 @@ PROVIDER_INFO: dict[str, Any] = {
             conn_type="dataiku",
             hook="airflow_provider.dataiku.hook.DataikuHook",
             name="Dataiku DSS",
-            hidden=["schema", "login", "extra"],
+            # the 3.3 UI can hide only standard fields (never the Extra JSON editor): list only those
+            hidden=["schema", "login"],
             relabeling={"password": "API key", "host": "DSS URL"},
-            placeholders={"host": "https://dss.example.com:11200", "port": "(part of the URL)"},
+            placeholders={"host": "https://dss.example.com", "port": PORT_HINT.format(port=11200)},
             fields={
-                "path_prefix": {"label": "API path prefix", "schema": {"type": ["string", "null"], "default": "/public/api"}},
-                "auth": {"label": "Send the key as", "schema": {"type": ["string", "null"], "enum": ["basic", "bearer", None], "default": "basic"}},
+                "path_prefix": {"label": "API path prefix", "schema": {"type": "string", "default": "/public/api"}},
+                "auth": {"label": "Send the key as", "schema": {"type": "string", "enum": ["basic", "bearer"], "default": "basic"}},
             },
         )
     ],

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from airflow_provider.common.errors import ConfigError
+from airflow_provider.common.links import DataikuScenarioRunLink
 from airflow_provider.common.sensor import RemoteJobSensor
 
 if TYPE_CHECKING:
@@ -24,6 +25,8 @@ class DataikuScenarioRunSensor(RemoteJobSensor):
     :param expected_outcomes: outcomes that succeed the sensor (default SUCCESS and WARNING); any
         other outcome fails it with the run's error details and log tail.
     """
+
+    operator_extra_links = (DataikuScenarioRunLink(),)
 
     template_fields: Sequence[str] = ("project_key", "scenario_id", "run_id", "conn_id")
     job_class = "airflow_provider.dataiku.jobs.ScenarioRunJob"

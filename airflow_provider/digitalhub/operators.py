@@ -9,6 +9,7 @@ from airflow.sdk import BaseOperator
 
 from airflow_provider.common.errors import ConfigError
 from airflow_provider.common.identity import ti_tag_short
+from airflow_provider.common.links import DigitalHubRunLink
 from airflow_provider.common.operator import RemoteJobOperator
 from airflow_provider.common.templating import RefuseEmptyTemplates
 
@@ -47,6 +48,8 @@ class DigitalHubCreateRunOperator(RemoteJobOperator):
     :param task: task string ``<task kind>://<project>/<task id>``.
     Returns ``{"project", "run_id", "kind", "key", "state", "url", "waited", ...}``.
     """
+
+    operator_extra_links = (DigitalHubRunLink(),)
 
     template_fields: Sequence[str] = ("project", "kind", "task", "parameters", "labels", "spec", "yaml_file", "conn_id")
     template_fields_renderers = {"parameters": "json", "spec": "json"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider.common.provider import connection_type
+from airflow_provider.common.provider import PORT_HINT, connection_type
 
 PROVIDER_INFO: dict[str, Any] = {
     "integrations": [{"integration-name": "DigitalHub", "external-doc-url": "https://scc-digitalhub.github.io/", "tags": ["software"]}],
@@ -15,10 +15,11 @@ PROVIDER_INFO: dict[str, Any] = {
             name="DigitalHub (DHCore)",
             hidden=["schema"],
             relabeling={"host": "DHCore endpoint", "password": "Password or access token"},
-            placeholders={"host": "https://dhcore.example.com", "login": "admin (basic auth only)"},
+            placeholders={"host": "https://dhcore.example.com", "port": PORT_HINT.format(port=443), "login": "admin (basic auth only)", "password": "basic: the password; token: the access token"},
             fields={
-                "auth_type": {"label": "Auth", "schema": {"type": ["string", "null"], "enum": ["basic", "token", "none", None]}},
-                "token": {"label": "Access token", "schema": {"type": ["string", "null"], "format": "password"}},
+                # one secret input: Password holds the password (basic) or the access token (token); the
+                # hook still reads a legacy extra "token", but the form does not offer a second one
+                "auth_type": {"label": "Auth", "schema": {"type": "string", "enum": ["basic", "token", "none"], "default": "basic"}},
             },
         )
     ],

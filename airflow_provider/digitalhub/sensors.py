@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider.common.links import DigitalHubRunLink
 from airflow_provider.common.sensor import RemoteJobSensor
 
 if TYPE_CHECKING:
@@ -19,6 +20,8 @@ class DigitalHubRunSensor(RemoteJobSensor):
 
     Another terminal state (ERROR, STOPPED) fails the sensor with the run's message and log tail.
     """
+
+    operator_extra_links = (DigitalHubRunLink(),)
 
     template_fields: Sequence[str] = ("identifier", "project", "conn_id")
     job_class = "airflow_provider.digitalhub.jobs.DigitalHubRunJob"

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 
 from airflow_provider.common.errors import ConfigError
+from airflow_provider.common.links import PaddleflowRunLink
 from airflow_provider.common.operator import RemoteJobOperator
 from airflow_provider.common.templating import RefuseEmptyTemplates
 
@@ -38,6 +39,8 @@ class PaddleflowCreateRunOperator(RemoteJobOperator):
     own active run instead of starting a second one. ``timeout`` and ``on_kill`` stop the run; on
     failure the failing jobs' log tails go to the task log. Returns ``{"run_id", "state", "jobs", "url", "waited"}``.
     """
+
+    operator_extra_links = (PaddleflowRunLink(),)
 
     # yaml_raw is not templated: PaddleFlow's own {{param}} syntax would clash with Jinja
     template_fields: Sequence[str] = ("yaml_file", "pipeline_id", "pipeline_version_id", "run_name", "parameters", "fs_name", "desc", "conn_id")
@@ -121,6 +124,8 @@ def _local_epoch(value: Any) -> float:
 class PaddleflowRetryRunOperator(RemoteJobOperator):
     """Retry a failed or terminated run. PaddleFlow makes a NEW run (succeeded steps are not re-run);
     the operator returns its id and, by default, waits for it."""
+
+    operator_extra_links = (PaddleflowRunLink(),)
 
     template_fields: Sequence[str] = ("run_id", "conn_id")
     job_class = "airflow_provider.paddleflow.jobs.PaddleflowRunJob"

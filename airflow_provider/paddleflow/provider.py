@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider.common.provider import connection_type
+from airflow_provider.common.provider import PORT_HINT, connection_type
 
 PROVIDER_INFO: dict[str, Any] = {
     "integrations": [{"integration-name": "PaddleFlow", "external-doc-url": "https://github.com/PaddlePaddle/PaddleFlow", "tags": ["software"]}],
@@ -15,7 +15,7 @@ PROVIDER_INFO: dict[str, Any] = {
             name="PaddleFlow",
             hidden=["schema"],
             relabeling={"host": "PaddleFlow server", "login": "User", "password": "Password"},
-            placeholders={"host": "paddleflow.example.com (or http://host:8999)", "port": "8999", "login": "root"},
+            placeholders={"host": "http://paddleflow.example.com", "port": PORT_HINT.format(port=8999), "login": "root"},
         )
     ],
     "hooks": [{"integration-name": "PaddleFlow", "python-modules": ["airflow_provider.paddleflow.hook"]}],

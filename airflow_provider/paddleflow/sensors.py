@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider.common.links import PaddleflowRunLink
 from airflow_provider.common.sensor import RemoteJobSensor
 
 if TYPE_CHECKING:
@@ -17,6 +18,8 @@ if TYPE_CHECKING:
 class PaddleflowRunSensor(RemoteJobSensor):
     """Wait for a run to reach one of ``target_states`` (default ``succeeded``); another final
     status fails the sensor with the failing jobs' log tail."""
+
+    operator_extra_links = (PaddleflowRunLink(),)
 
     template_fields: Sequence[str] = ("run_id", "conn_id")
     job_class = "airflow_provider.paddleflow.jobs.PaddleflowRunJob"

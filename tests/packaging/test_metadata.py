@@ -60,3 +60,22 @@ def test_airflow_lists_the_provider_with_its_documentation_url() -> None:
 
     provider = ProvidersManager().providers["airflow-provider"]
     assert provider.data["documentation-url"] == PROJECT_URLS["Documentation"]
+
+
+def test_every_link_class_is_registered_and_every_waiting_task_has_a_platform_label() -> None:
+    from airflow_provider.common import links
+    from airflow_provider.common.operator import RemoteJobOperator
+    from airflow_provider.common.sensor import RemoteJobSensor
+
+    registered = set(get_provider_info()["extra-links"])
+    assert {f"airflow_provider.common.links.{cls.__name__}" for cls in (links.RemoteRunLink, *links.PLATFORM_LINKS)} == registered
+    waiting = []
+    for kind in ("operators", "sensors"):
+        for module in sorted(_platform_modules(kind)):
+            for value in vars(importlib.import_module(module)).values():
+                if isinstance(value, type) and issubclass(value, RemoteJobOperator | RemoteJobSensor) and value.__module__ == module:
+                    waiting.append(value)
+    assert len(waiting) >= 13
+    for cls in waiting:
+        names = [link.name for link in cls.operator_extra_links]
+        assert len(names) == 1 and names[0] != "Remote run" and names[0].split()[0] in ("Dataiku", "DigitalHub", "Aqueduct", "PaddleFlow"), (cls.__name__, names)
