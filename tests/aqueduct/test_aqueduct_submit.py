@@ -78,3 +78,23 @@ def test_two_candidate_tasks_are_ambiguous_and_adopted_by_neither(aq_tasks: Any,
     assert dag_run.state == "failed"
     assert len([t for t in aq_tasks[0].state.tasks.values() if t.experiment_uuid == exp.uuid]) == 2
     assert "adopting none" in out and "the run may exist" in out
+
+
+def test_retry_reattaches_to_its_own_task(aq_tasks: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first try loses its wait after the submit (as a killed worker would); the retry finds the task and adopts it."""
+    import json
+
+    from airflow_provider.testing.aqueduct import connection
+
+    monkeypatch.setenv("AIRFLOW_CONN_AQ_FLAKY", json.dumps({**connection(aq_tasks[1].url), "extra": {"retry_attempts": 1}}))
+    exp = _experiment("aqueduct_default", f"reattach {next(_seq)}")
+    with DAG(f"aq_reattach_{next(_seq)}", schedule=None, start_date=dt.datetime(2026, 1, 1), catchup=False,
+             default_args={"retries": 1, "retry_delay": dt.timedelta(seconds=0)}) as dag:  # fmt: skip
+        AqueductExecuteExtensionOperator(task_id="sleep", extension="demo", action="sleep", experiment=exp.eid, parameters={"seconds": 3},
+                                         aqueduct_conn_id="aq_flaky", poll_interval=0.1, max_consecutive_poll_errors=1)  # fmt: skip
+    aq_tasks[0].faults.fail_next(2, 503, method="POST", path_contains="/api/graphql", body_contains="task(taskId: $")
+    dag_run = run_dag(dag)
+    assert dag_run.state == "success", task_outcomes(dag_run)
+    assert dag_run.get_task_instances()[0].try_number == 2
+    tasks = [t for t in aq_tasks[0].state.tasks.values() if t.experiment_uuid == exp.uuid]
+    assert len(tasks) == 1, "the retry started a second task"
