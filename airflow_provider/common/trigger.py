@@ -131,7 +131,7 @@ class RemoteJobTrigger(BaseTrigger):
             map_index = getattr(ti, "map_index", -1)
             # bounded: a busy triggerer supervisor answers late, and on_kill has 30 s in all
             ask = GetTaskStates(dag_id=ti.dag_id, task_ids=[ti.task_id], run_ids=[ti.run_id], map_index=map_index)
-            answer = await asyncio.wait_for(comms.asend(ask), STATE_TIMEOUT)
+            answer = await asyncio.wait_for(comms.asend(ask), _state_timeout())
             if not isinstance(answer, TaskStatesResult):
                 return _UNKNOWN
             states = answer.task_states.get(ti.run_id, {})
@@ -143,8 +143,14 @@ class RemoteJobTrigger(BaseTrigger):
             return _UNKNOWN
 
 
-#: seconds on_kill waits for the task instance's state (then it leaves the run alone)
-STATE_TIMEOUT = 15.0
+def _state_timeout() -> float:
+    """Seconds on_kill waits for the task instance's state (then it leaves the run alone): what
+    Airflow gives on_kill (``[triggerer] on_kill_timeout``, 30 s by default) less time to cancel."""
+    from airflow.configuration import conf
+
+    return max(5.0, conf.getfloat("triggerer", "on_kill_timeout", fallback=30) - STATUS_TIMEOUT - 5)
+
+
 #: seconds on_kill waits for the run's status before cancelling anyway
 STATUS_TIMEOUT = 8.0
 

@@ -49,7 +49,8 @@ DONE = {"success", "failed", "skipped", "upstream_failed", "removed"}
 CONFIG = {
     "core": {"parallelism": "8", "max_active_tasks_per_dag": "64", "max_active_runs_per_dag": "64"},
     # a dead triggerer's triggers are taken over after this many seconds without a heartbeat
-    "triggerer": {"triggerer_health_check_threshold": "10", "job_heartbeat_sec": "2", "capacity": "1000"},
+    # on_kill_timeout: a loaded triggerer's supervisor answers the task-state read of on_kill late
+    "triggerer": {"triggerer_health_check_threshold": "10", "job_heartbeat_sec": "2", "capacity": "1000", "on_kill_timeout": "90"},
     "scheduler": {"scheduler_heartbeat_sec": "1", "task_instance_heartbeat_sec": "2", "task_instance_heartbeat_timeout": "60"},
     "database": {"sql_alchemy_pool_size": "3", "sql_alchemy_max_overflow": "10"},
 }
@@ -375,7 +376,7 @@ def _wait_cancelled(world: World) -> None:
         return all(all(world.remotes[p].cancelled(p, r) for runs in world.remote_runs("mark_failed", p).values() for r in runs) for p in PLATFORMS)
 
     try:
-        wait_until(all_cancelled, 90, "the marked tasks' remote runs cancelled", interval=0.5)
+        wait_until(all_cancelled, 120, "the marked tasks' remote runs cancelled", interval=0.5)
     except AssertionError as exc:
         world.note(str(exc))
 
