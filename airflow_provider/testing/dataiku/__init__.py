@@ -74,6 +74,10 @@ def seed(dss: DSS, demo: bool) -> None:
     s.add_scenario("DEMO", "REFRESH_KPIS", "Refresh KPIs", steps=DEMO_STEPS[:1], duration=0.6 if demo else None)
     s.add_scenario("DEMO", "CHECK_QUALITY", "Check quality", steps=DEMO_STEPS, outcome="WARNING")
     s.add_scenario("DEMO", "PY_SCENARIO", "Python scenario", type="custom_python")
+    if demo:
+        # example_dags/cross_system_pipeline.py: one scenario Airflow runs, one somebody runs by hand
+        s.add_scenario("CROSS", "SCORE_MODEL", "Score the trained model", steps=DEMO_STEPS[:1], duration=0.5)
+        s.add_scenario("CROSS", "NIGHTLY_EXPORT", "Nightly export (run outside Airflow)", steps=DEMO_STEPS[:1], duration=0.5)
     dss.code_studios.seed_demo()
 
 
