@@ -49,7 +49,9 @@ NIGHTLY_EXPORT_DONE = Asset(
         )
     ],
 )
-COMMON = {"start_date": dt.datetime(2026, 1, 1), "catchup": False, "tags": ["example", "cross-system"]}
+# a retried task re-attaches to the remote run its first try started
+COMMON = {"start_date": dt.datetime(2026, 1, 1), "catchup": False, "tags": ["example", "cross-system"],
+          "default_args": {"retries": 1, "retry_delay": dt.timedelta(seconds=5)}}  # fmt: skip
 
 with DAG("cross_system_train", schedule=None, **COMMON):
     PaddleflowCreateRunOperator(task_id="train", yaml_raw=TRAIN_YAML, run_name="cross_system_train", parameters={"epochs": 5}, deferrable=True, poll_interval=0.3)

@@ -30,7 +30,9 @@ def run(dag_file: Path, timeout: float = 420) -> bool:
     from airflow_provider.testing import remote_events
 
     env = {k: v for k, v in os.environ.items() if k.startswith("AIRFLOW_CONN_")}
-    config = {"dag_processor": {"min_file_process_interval": "10"}, "triggerer": {"job_heartbeat_sec": "1"}, "logging": {"logging_level": "WARNING"}}
+    # a busy machine must not have a slow task declared dead (it would fail the chain)
+    config = {"dag_processor": {"min_file_process_interval": "10"}, "triggerer": {"job_heartbeat_sec": "1"}, "logging": {"logging_level": "WARNING"},
+              "scheduler": {"task_instance_heartbeat_timeout": "600"}}  # fmt: skip
     airflow = Deployment({dag_file.name: dag_file.read_text()}, env=env, config=config)
     started = time.time()
     print(f"\nevent-driven part: a short-lived Airflow in {airflow.home} (api-server, scheduler, dag-processor, triggerer)…", flush=True)

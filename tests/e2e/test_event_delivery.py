@@ -90,7 +90,7 @@ def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Dep
         config = {
             "core": {"parallelism": "4"},
             "triggerer": {"triggerer_health_check_threshold": "8", "job_heartbeat_sec": "1"},
-            "scheduler": {"scheduler_health_check_threshold": "30"},
+            "scheduler": {"scheduler_health_check_threshold": "30", "task_instance_heartbeat_timeout": "600"},
             "dag_processor": {"min_file_process_interval": "10", "refresh_interval": "5"},
         }
         airflow = Deployment({"e2e_watched_assets.py": ASSETS_MODULE, "e2e_event_consumer.py": CONSUMER_DAG}, env=env, config=config, db_url=pg.url)
