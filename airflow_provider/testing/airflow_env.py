@@ -16,6 +16,9 @@ def configure(home: str | Path, dags_folder: str | Path) -> None:
     os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(Path(dags_folder).resolve())
     os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{home}/airflow.db"
     os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
+    # unit-test mode draws a random Fernet key per process: a second process (an OpenLineage test
+    # run, a CLI call) could not read the trigger kwargs this one wrote. A throwaway key for this home.
+    os.environ.setdefault("AIRFLOW__CORE__FERNET_KEY", "YWlyZmxvdy1wcm92aWRlci10ZXN0LW9ubHkta2V5ISE=")
     os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO")
 
 

@@ -27,7 +27,8 @@ def _events(tmp_path: Path, emulators: dict) -> list[dict[str, Any]]:
            "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps({"type": "file", "log_file_path": str(log), "append": True})}  # fmt: skip
     dag_id = f"ol_run_{int(time.time())}"
     proc = subprocess.run([sys.executable, str(HERE / "ol_dag_run.py"), dag_id], env=env, capture_output=True, text=True, timeout=240)
-    assert "STATE failed" in proc.stdout, proc.stdout[-3000:] + proc.stderr[-3000:]  # dss_fail fails the run
+    errors = [line for line in (proc.stdout + proc.stderr).splitlines() if "Error" in line or "Exception" in line]
+    assert "STATE failed" in proc.stdout, "\n".join(errors[-20:]) + proc.stderr[-2000:]  # dss_fail fails the run
     return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
 
 
