@@ -17,6 +17,7 @@ a short-lived scheduler + triggerer against the emulators).
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from airflow.sdk import DAG, Asset, AssetWatcher, task
 
@@ -65,7 +66,7 @@ with DAG("cross_system_publish", schedule=[SCORED], **COMMON):
 with DAG("cross_system_on_nightly_export", schedule=[NIGHTLY_EXPORT_DONE], max_active_runs=1, **COMMON):
 
     @task(inlets=[NIGHTLY_EXPORT_DONE])
-    def handle_export(inlet_events=None, asset_state_store=None) -> list[str]:
+    def handle_export(inlet_events: Any = None, asset_state_store: Any = None) -> list[str]:
         from airflow_provider.common.event_consumer import unprocessed_events
 
         handled = []
