@@ -423,7 +423,7 @@ OURS = [
     'DataikuRunScenarioOperator(task_id="t{i}", project_key="P", scenario_id="S{i}", deferrable=True)',
     'DigitalHubCreateRunOperator(task_id="t{i}", project="p", kind="python+job:run", task="python+job://p/t{i}", deferrable=True)',
     'AqueductExecuteExtensionOperator(task_id="t{i}", extension="demo", action="echo", parameters={{"x": "{i}"}}, deferrable=True)',
-    'PaddleflowCreateRunOperator(task_id="t{i}", run_yaml_path="run.yaml", fs_name="fs", deferrable=True)',
+    'PaddleflowCreateRunOperator(task_id="t{i}", yaml_file="run.yaml", fs_name="fs", deferrable=True)',
 ]
 PARSE_PROBE = """
 import time, json, runpy
