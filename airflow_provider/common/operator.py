@@ -357,8 +357,9 @@ class RemoteJobOperator(RefuseEmptyTemplates, RemoteRunLineageMixin, WaitingMixi
             note = "left running"
             if self.cancel_on_timeout:
                 try:
-                    hook.drive(job.cancel(ref))
-                    note = "cancelled it"
+                    done = hook.drive(job.cancel(ref))
+                    # a platform may say what cancelling did (stopped, deleted, already ended)
+                    note = done if isinstance(done, str) else "cancelled it"
                 except ProviderError as exc:
                     note = f"could not cancel it: {exc}"
             raise RemoteJobFailed(f"{event['message']}; gave up waiting and {note}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import re
 import uuid as uuidlib
 from collections.abc import Sequence
@@ -10,15 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from airflow_provider.common.errors import ConfigError, NotFoundError
-from airflow_provider.common.flow import Call, Flow
+from airflow_provider.common.flow import Call, Flow, Now, Sleep
 from airflow_provider.common.transport import quote_segment as q
-from airflow_provider.digitalhub.models import Project, Run
+from airflow_provider.digitalhub.models import Project, Run, RunState
 
 RUN_KEY = re.compile(r"^store://(?P<project>[^/]+)/run/(?P<kind>[^/]+)/(?P<id>[^/:]+)(?::(?P=id))?$")
 TASK_STRING = re.compile(r"^(?P<kind>[^:/]+)://(?P<project>[^/]+)/(?P<id>[^:/]+)$")
 RUN_KIND = re.compile(r"^[a-zA-Z0-9._-]+\+[a-zA-Z0-9._-]+:run$")
 LEGACY_KIND = re.compile(r"^[a-zA-Z0-9._-]+\+run$")
-PAGE_SIZE = 50
 
 
 def check_kind(kind: str) -> str:
@@ -50,22 +50,52 @@ def _runs(project: str) -> str:
 
 
 # --- projects --------------------------------------------------------------------------
+def _stamp(now: float) -> str:
+    # the SDK's own timestamps (isoformat with +00:00); DHCore replaces them with its own
+    return dt.datetime.fromtimestamp(now, tz=dt.UTC).isoformat()
+
+
 def get_project(name: str) -> Flow[Project]:
     data = yield Call("GET", f"/api/v1/projects/{q(name)}")
     return Project.model_validate(data)
 
 
-def create_project(name: str, description: str | None = None, **spec: Any) -> Flow[Project]:
-    body = {"kind": "project", "id": name, "name": name, "metadata": {"project": name, "name": name, "description": description}, "spec": spec}
+def create_project(
+    name: str, description: str | None = None, labels: list[str] | None = None, config: dict[str, Any] | None = None, source: str | None = None, **spec: Any
+) -> Flow[Project]:
+    """Create a project with the body the SDK's ``new_project`` sends: an empty ``spec`` of that
+    shape (``source``, ``functions``, ``artifacts``, ``workflows``, ``dataitems``, ``models``,
+    ``config``) and ``status.state = CREATED``; extra ``spec`` fields are merged in."""
+    now = _stamp((yield Now()))
+    metadata: dict[str, Any] = {"project": name, "name": name}
+    if description is not None:
+        metadata["description"] = description
+    if labels is not None:
+        metadata["labels"] = list(labels)
+    body = {
+        "kind": "project",
+        "metadata": {**metadata, "created": now, "updated": now},
+        "spec": {
+            "source": source if source is not None else "./",
+            "functions": [], "artifacts": [], "workflows": [], "dataitems": [], "models": [],
+            "config": dict(config or {}), **spec,
+        },
+        "status": {"state": "CREATED"},
+        "id": name, "name": name, "key": f"store://{name}",
+    }  # fmt: skip
     data = yield Call("POST", "/api/v1/projects", json=body)
     return Project.model_validate(data)
 
 
-def get_or_create_project(name: str, **spec: Any) -> Flow[Project]:
+def get_or_create_project(
+    name: str, description: str | None = None, labels: list[str] | None = None, config: dict[str, Any] | None = None, context: str | None = None, **spec: Any
+) -> Flow[Project]:
+    """The project, created as the SDK creates it when it does not exist (``context`` is the SDK's
+    name for the project's ``source`` folder)."""
     try:
         return (yield from get_project(name))
     except NotFoundError:
-        return (yield from create_project(name, **spec))
+        return (yield from create_project(name, description, labels, config, context, **spec))
 
 
 # --- runs ------------------------------------------------------------------------------
@@ -85,14 +115,18 @@ def new_run(
     if not TASK_STRING.match(task):
         raise ConfigError(f"task {task!r} is not a task string; expected '<task kind>://<project>/<task id>', e.g. python+job://{project}/<id>")
     run_id = uuid or uuidlib.uuid4().hex
+    now = _stamp((yield Now()))
+    # the SDK's body: its own key (without DHCore's ":<id>" suffix), timestamps and empty extensions
     body = {
         "kind": kind,
+        "metadata": {"project": project, "name": run_id, **({"labels": list(labels)} if labels else {}), "created": now, "updated": now},
+        "spec": {"task": task, **kwargs, "local_execution": local_execution},
+        "status": {"state": "CREATED"},
         "project": project,
         "id": run_id,
         "name": run_id,
-        "metadata": {"project": project, "name": run_id, **({"labels": list(labels)} if labels else {})},
-        "spec": {**kwargs, "task": task, "local_execution": local_execution},
-        "status": {"state": "CREATED"},
+        "key": f"store://{project}/run/{kind}/{run_id}",
+        "extensions": [],
     }
     # creating a run starts it: never resent blindly (the operator re-attaches by label instead)
     data = yield Call("POST", _runs(project), json=body)
@@ -105,7 +139,8 @@ def get_run(identifier: str, project: str | None = None) -> Flow[Run]:
     return Run.model_validate(data)
 
 
-def list_runs_page(project: str, page: int = 0, size: int = PAGE_SIZE, **filters: Any) -> Flow[dict[str, Any]]:
+def list_runs_page(project: str, page: int = 0, size: int | None = None, **filters: Any) -> Flow[dict[str, Any]]:
+    """One page; without ``size`` the server's default (25), as the SDK lists."""
     data = yield Call("GET", _runs(project), params={**filters, "page": page, "size": size})
     return dict(data or {})
 
@@ -176,14 +211,20 @@ def import_run(file: str | Path, reset_id: bool = False, labels: list[str] | Non
         raise ConfigError(f"yaml_file {str(path)!r}: the run descriptor names no project (set 'project:')")
     if not isinstance(doc.get("spec"), dict) or not doc["spec"].get("task"):
         raise ConfigError(f"yaml_file {str(path)!r}: the run descriptor has no spec.task")
-    body = {k: v for k, v in doc.items() if k not in ("status", "key", "user")}
-    body["status"] = {"state": "CREATED"}
+    # as the SDK: the descriptor as exported, its status started afresh, name and key rebuilt from
+    # the descriptor's id (the SDK's key form, without DHCore's ":<id>"; DHCore makes its own)
+    body = {**doc, "status": {"state": "CREATED"}}
+    if doc.get("id"):
+        body["name"] = doc["id"]
+        body["key"] = f"store://{project}/run/{doc['kind']}/{doc['id']}"
+    metadata = dict(body.get("metadata") or {})
     if labels:
-        metadata = dict(body.get("metadata") or {})
         metadata["labels"] = [*(metadata.get("labels") or []), *labels]
-        body["metadata"] = metadata
     if reset_id or not body.get("id"):
+        # a fresh id is a fresh version too (the SDK resets both; name and the old key stay)
         body["id"] = uuidlib.uuid4().hex
+        metadata["version"] = body["id"]
+    body["metadata"] = metadata
     data = yield Call("POST", _runs(project), json=body)
     return Run.model_validate(data)
 
@@ -192,7 +233,9 @@ def update_run(run: Run | dict[str, Any]) -> Flow[Run]:
     entity = run if isinstance(run, Run) else Run.model_validate(run)
     if not entity.id or not entity.project:
         raise ConfigError("update_run needs a run with 'id' and 'project' (get it with get_run first)")
-    data = yield Call("PUT", f"{_runs(entity.project)}/{q(entity.id)}", json=entity.to_dict())
+    # the SDK sends its own key form (DHCore ignores the key: it is derived)
+    body = {**entity.to_dict(), "key": f"store://{entity.project}/run/{entity.kind}/{entity.id}"}
+    data = yield Call("PUT", f"{_runs(entity.project)}/{q(entity.id)}", json=body)
     return Run.model_validate(data)
 
 
@@ -211,6 +254,57 @@ def run_action(identifier: str, action: str, project: str | None = None) -> Flow
 
 def stop_run(identifier: str, project: str | None = None) -> Flow[Run]:
     return (yield from run_action(identifier, "stop", project))
+
+
+#: states from which DHCore cannot stop a run (``stop`` is a silent no-op): it may still start running
+NOT_STARTED = frozenset({RunState.CREATED, RunState.BUILT, RunState.READY, RunState.PENDING})
+
+
+def stop_run_and_wait(
+    identifier: str, project: str | None = None, timeout: float = 60.0, poll_interval: float = 1.0, delete_if_not_started: bool = False
+) -> Flow[dict[str, Any]]:
+    """Stop a run and follow it until it ends (``STOP`` -> ``STOPPED``), or say what was left.
+
+    DHCore stops only ``RUNNING`` runs: a run still ``READY``/``PENDING`` is watched until it runs
+    (then stopped) or ``timeout`` passes; then it is deleted when ``delete_if_not_started``, else
+    left as it is. Returns ``{"run_id", "project", "state", "ended", "message"}``; ``ended`` is
+    True when the run reached a final state (``STOPPED``, ``COMPLETED``, ``ERROR``, deleted).
+    """
+    project, run_id = parse_key(identifier, project)
+    started = yield Now()
+    asked = False
+    try:
+        run = yield from get_run(run_id, project)
+        while not run.terminal:
+            if run.state is RunState.RUNNING:
+                run = yield from stop_run(run_id, project)
+                asked = True
+                if run.terminal:
+                    break
+            now = yield Now()
+            if now - started >= timeout:
+                break
+            yield Sleep(max(0.0, min(poll_interval, timeout - (now - started))))
+            run = yield from get_run(run_id, project)
+    except NotFoundError:
+        return {"run_id": run_id, "project": project, "state": "DELETED", "ended": True, "message": f"run {run_id} was deleted"}
+    state = run.state
+    out = {"run_id": run_id, "project": project, "state": state.value, "ended": run.terminal}
+    if state is RunState.STOPPED:
+        return {**out, "message": f"stopped run {run_id} (STOPPED)" if asked else f"run {run_id} was already STOPPED"}
+    if run.terminal:
+        return {**out, "message": f"run {run_id} had already ended {state.value}"}
+    if state in NOT_STARTED and delete_if_not_started:
+        yield from delete_run(run_id, project)
+        return {**out, "state": "DELETING", "ended": True,
+                "message": f"deleted run {run_id}: it was still {state.value} after {timeout:g}s and DHCore stops only RUNNING runs"}  # fmt: skip
+    if state is RunState.STOP:
+        why = f"DHCore was still stopping it after {timeout:g}s (state STOP)"
+    elif state in NOT_STARTED:
+        why = f"it was still {state.value} after {timeout:g}s and DHCore stops only RUNNING runs; delete it to end it"
+    else:
+        why = f"it is in state {state.value}"
+    return {**out, "message": f"left run {run_id} not ended: {why}"}
 
 
 def get_run_logs(identifier: str, project: str | None = None) -> Flow[str]:

@@ -53,6 +53,7 @@ class DigitalHubCalls:
     update_run = endpoint(api.update_run)
     delete_run = endpoint(api.delete_run)
     stop_run = endpoint(api.stop_run)
+    stop_run_and_wait = endpoint(api.stop_run_and_wait)
     run_action = endpoint(api.run_action)
     get_run_logs = endpoint(api.get_run_logs)
     get_run_metrics = endpoint(api.get_run_metrics)

@@ -60,13 +60,16 @@ class DigitalHubRunJob(RemoteJob):
         return classify(run)
 
     def cancel(self, ref: Ref) -> Flow[Any]:
-        run = yield from api.stop_run(ref["run_id"], ref["project"])
-        # DHCore can stop only a RUNNING run; on READY/PENDING "stop" is a silent no-op
-        if run.state in (RunState.STOP, RunState.STOPPED):
-            return True
-        if run.terminal:
-            return False
-        raise ProviderError(f"DHCore cannot stop run {ref['run_id']} in state {run.state.value} (only RUNNING runs can be stopped); it was left as is")
+        """Stop the run and follow it to ``STOPPED`` (``stop_timeout`` seconds, option); a run DHCore
+        cannot stop yet (``READY``/``PENDING``) is deleted with ``delete_if_not_started``. Returns
+        what happened, for the task log; raises when the run was left not ended."""
+        outcome = yield from api.stop_run_and_wait(
+            ref["run_id"], ref["project"], timeout=float(self._options.get("stop_timeout", 60.0)),
+            delete_if_not_started=bool(self._options.get("delete_if_not_started", False)),
+        )  # fmt: skip
+        if not outcome["ended"]:
+            raise ProviderError(outcome["message"])
+        return outcome["message"]
 
     def log_tail(self, ref: Ref, lines: int) -> Flow[str]:
         text = yield from api.get_run_logs(ref["run_id"], ref["project"])

@@ -42,10 +42,15 @@ class DigitalHubCreateRunOperator(RemoteJobOperator):
 
     The run carries a label derived from the task instance identity, so a retried task
     re-attaches to its own run (if still going) instead of creating another. ``timeout`` and
-    ``on_kill`` stop the run; DHCore can stop only RUNNING runs, otherwise the task log says why.
+    ``on_kill`` stop the run and follow it to ``STOPPED``; DHCore stops only RUNNING runs, so a run
+    still ``READY``/``PENDING`` is watched until it runs, then deleted (``delete_if_not_started``)
+    or left, and the task log says exactly which.
 
     :param kind: run kind, e.g. ``python+job:run`` (the pre-0.15 ``python+run`` is refused with a hint).
     :param task: task string ``<task kind>://<project>/<task id>``.
+    :param stop_timeout: seconds to follow a stopped run to its end (or a not yet running run until
+        it can be stopped) before giving up and saying what was left.
+    :param delete_if_not_started: delete a run still ``READY``/``PENDING`` after ``stop_timeout``.
     Returns ``{"project", "run_id", "kind", "key", "state", "url", "waited", ...}``.
     """
 
@@ -66,12 +71,18 @@ class DigitalHubCreateRunOperator(RemoteJobOperator):
         labels: list[str] | None = None,
         spec: dict[str, Any] | None = None,
         yaml_file: str | None = None,
+        stop_timeout: float = 60.0,
+        delete_if_not_started: bool = False,
         digitalhub_conn_id: str = "digitalhub_default",
         **kwargs: Any,
     ) -> None:
         super().__init__(conn_id=digitalhub_conn_id, **kwargs)
         if yaml_file is None and not (project and kind and task):
             raise ConfigError("DigitalHubCreateRunOperator needs project, kind and task, or yaml_file")
+        if stop_timeout < 0:
+            raise ConfigError(f"stop_timeout must be 0 or more seconds, got {stop_timeout!r}")
+        self.stop_timeout = float(stop_timeout)
+        self.delete_if_not_started = bool(delete_if_not_started)
         self.project = project
         self.kind = kind
         self.task = task
@@ -80,6 +91,9 @@ class DigitalHubCreateRunOperator(RemoteJobOperator):
         self.spec = spec
         self.yaml_file = yaml_file
         self.declare_platform_asset()
+
+    def job_options(self) -> dict[str, Any]:
+        return {"stop_timeout": self.stop_timeout, "delete_if_not_started": self.delete_if_not_started}
 
     def asset_parts(self) -> Sequence[str] | None:
         # a YAML descriptor's project and task are only known once read: no asset then
@@ -208,3 +222,48 @@ class DigitalHubUpdateRunOperator(RefuseEmptyTemplates, BaseOperator):
         run.spec.update(self.spec or {})
         updated = hook.update_run(run)
         return {"run_id": updated.id, "state": updated.status.get("state"), "labels": updated.labels}
+
+
+class DigitalHubStopRunOperator(BaseOperator):
+    """Stop a run (by key, or id + project) and wait until it has ended (``STOP`` -> ``STOPPED``).
+
+    DHCore stops only RUNNING runs: a run still ``READY``/``PENDING`` is watched until it runs, then
+    stopped; after ``timeout`` it is deleted when ``delete_if_not_started``, else the task fails
+    saying what was left. A run that already ended is left as it is (no error).
+    Returns ``{"run_id", "project", "state", "ended", "message"}``.
+    """
+
+    template_fields: Sequence[str] = ("identifier", "project", "digitalhub_conn_id")
+
+    def __init__(
+        self,
+        *,
+        identifier: str,
+        project: str | None = None,
+        timeout: float = 120.0,
+        poll_interval: float = 1.0,
+        delete_if_not_started: bool = False,
+        digitalhub_conn_id: str = "digitalhub_default",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if timeout < 0 or poll_interval <= 0:
+            raise ConfigError(f"timeout must be 0 or more and poll_interval positive, got timeout={timeout!r}, poll_interval={poll_interval!r}")
+        self.identifier = identifier
+        self.project = project
+        self.timeout = float(timeout)
+        self.poll_interval = float(poll_interval)
+        self.delete_if_not_started = delete_if_not_started
+        self.digitalhub_conn_id = digitalhub_conn_id
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider.common.errors import RemoteJobFailed
+        from airflow_provider.digitalhub.hook import DigitalHubHook
+
+        outcome = DigitalHubHook(self.digitalhub_conn_id).stop_run_and_wait(
+            self.identifier, self.project, timeout=self.timeout, poll_interval=self.poll_interval, delete_if_not_started=self.delete_if_not_started
+        )
+        if not outcome["ended"]:
+            raise RemoteJobFailed(outcome["message"])
+        self.log.info("%s", outcome["message"])
+        return outcome

@@ -300,8 +300,10 @@ def router(core: DHCore, auth: str) -> APIRouter:
         if name in core.projects:
             raise DHError(400, f"Duplicated entity project:{name}.")
         project = core.add_project(name, user)
-        project["metadata"].update({k: v for k, v in (body.get("metadata") or {}).items() if k not in ("created", "updated")})
-        project["spec"].update(body.get("spec") or {})
+        project["metadata"].update({k: v for k, v in (body.get("metadata") or {}).items() if k not in ("created", "updated", "created_by", "updated_by")})
+        # DHCore stores the spec and state it is sent (the SDK sends the empty lists and CREATED)
+        project["spec"] = dict(body.get("spec") or {})
+        project["status"] = {**(body.get("status") or {}), "state": str((body.get("status") or {}).get("state") or "CREATED")}
         return project
 
     @api.get("/api/v1/projects/{name}")

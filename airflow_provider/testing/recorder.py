@@ -33,6 +33,10 @@ Equivalences a test must name, each with the reason it holds for that server:
 
 Waits are compared with :func:`distinct` on both sides: how many looks a poll takes depends on
 timing, what each look sends does not.
+
+A client driven from another process (an SDK in its own venv) marks where each operation starts
+with ``GET /_recorder/mark/<label>``: the proxy answers it itself (204, never forwarded), and
+:func:`split_marks` cuts the recording at the marks.
 """
 
 from __future__ import annotations
@@ -45,13 +49,14 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 import httpx
 from starlette.types import Message, Receive, Scope, Send
 
 from airflow_provider.testing.server import EmulatedReset, EmulatorServer
 
+MARK_PREFIX = "/_recorder/mark/"
 #: always recorded; add platform headers (``x-pf-authorization``, ...) with ``headers=``
 DEFAULT_HEADERS = ("content-type",)
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding", "te", "upgrade"}
@@ -203,6 +208,11 @@ class RecordingProxy:
         body = await _read_body(receive)
         at = time.time()
         raw_path = scope.get("raw_path") or scope["path"].encode()
+        if scope["path"].startswith(MARK_PREFIX):
+            self._record(scope, b"", 204, at)
+            await send({"type": "http.response.start", "status": 204, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+            return
         target = self.upstream + raw_path.decode("latin-1")
         if scope.get("query_string"):
             target += "?" + scope["query_string"].decode("latin-1")
@@ -270,6 +280,18 @@ def distinct(exchanges: Iterable[Exchange]) -> list[Exchange]:
     for e in exchanges:
         seen.setdefault((e.method, e.path, tuple(sorted(e.query)), e.body), e)
     return list(seen.values())
+
+
+def split_marks(exchanges: Iterable[Exchange]) -> dict[str, list[Exchange]]:
+    """The requests after each ``/_recorder/mark/<label>`` up to the next mark, by label."""
+    out: dict[str, list[Exchange]] = {}
+    current: list[Exchange] | None = None
+    for e in exchanges:
+        if e.path.startswith(MARK_PREFIX):
+            current = out.setdefault(unquote(e.path[len(MARK_PREFIX) :]), [])
+        elif current is not None:
+            current.append(e)
+    return out
 
 
 def assert_same_requests(theirs: Sequence[Exchange], ours: Sequence[Exchange], equivalences: Iterable[Equivalence] = ()) -> None:

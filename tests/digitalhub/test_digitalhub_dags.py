@@ -10,7 +10,6 @@ import pytest
 from airflow.sdk import DAG
 
 from airflow_provider.digitalhub.operators import DigitalHubCreateRunOperator
-from airflow_provider.digitalhub.sensors import DigitalHubRunSensor
 from airflow_provider.testing.airflow_env import run_dag, task_outcomes
 from airflow_provider.testing.digitalhub import BASIC_PASSWORD, DEMO_TASK, connection
 
@@ -72,7 +71,15 @@ def test_retry_reattaches_to_its_own_run(dhcore: Any, dh_state: Any, monkeypatch
     assert dag_run.get_task_instances()[0].try_number == 2
 
 
-def test_timeout_stops_a_running_run(dhcore: Any, dh_state: Any, capfd: pytest.CaptureFixture[str]) -> None:
+def _final_state(dh_state: Any, project: str) -> tuple[str, Any]:
+    (((_, run_id), rec),) = [(k, r) for k, r in dh_state.runs.items() if k[0] == project]
+    import time
+
+    return run_id, dh_state.run_json(rec, time.time())["status"]["state"]
+
+
+def test_timeout_stops_a_running_run_and_follows_it_to_stopped(dhcore: Any, dh_state: Any, capfd: pytest.CaptureFixture[str]) -> None:
+    """Why: a timeout left the run in STOP instead of following it to STOPPED."""
     task = _project(dh_state, "timeout")
     dh_state.run_duration = 30
     try:
@@ -82,51 +89,72 @@ def test_timeout_stops_a_running_run(dhcore: Any, dh_state: Any, capfd: pytest.C
     finally:
         dh_state.run_duration = 0.8
     assert _states(dag_run) == {"run": "failed"}
-    (rec,) = [r for (p, _), r in dh_state.runs.items() if p == "timeout"]
-    assert rec.stopped_at is not None
-    assert "gave up waiting and cancelled it" in capfd.readouterr().out
+    run_id, state = _final_state(dh_state, "timeout")
+    assert state == "STOPPED"
+    assert f"gave up waiting and stopped run {run_id} (STOPPED)" in capfd.readouterr().out
 
 
-def test_timeout_before_running_reports_why_it_cannot_stop(dhcore: Any, dh_state: Any, capfd: pytest.CaptureFixture[str]) -> None:
+def test_timeout_before_running_says_what_it_left(dhcore: Any, dh_state: Any, capfd: pytest.CaptureFixture[str]) -> None:
     task = _project(dh_state, "pending")
     dh_state.pending_after = 30
     try:
         with _dag("pending") as dag:
-            DigitalHubCreateRunOperator(task_id="run", project="pending", kind="python+job:run", task=task, poll_interval=0.1, timeout=0.8)
+            DigitalHubCreateRunOperator(task_id="run", project="pending", kind="python+job:run", task=task, poll_interval=0.1, timeout=0.8, stop_timeout=0.5)
         dag_run = run_dag(dag)
     finally:
         dh_state.pending_after = 0.2
     assert _states(dag_run) == {"run": "failed"}
-    assert "only RUNNING runs can be stopped" in capfd.readouterr().out
-
-
-def test_sensor_fails_on_error_and_waits_for_target(dhcore: Any) -> None:
-    from airflow_provider.digitalhub.hook import DigitalHubHook
-
-    hook = DigitalHubHook()
-    ok = hook.new_run("demo", "python+job:run", task=DEMO_TASK)
-    bad = hook.new_run("demo", "python+job:run", task=DEMO_TASK, parameters={"fail": True})
-    with _dag("sensor") as dag:
-        DigitalHubRunSensor(task_id="ok", identifier=ok.key, poke_interval=0.1, timeout=30)
-        DigitalHubRunSensor(
-            task_id="running", identifier=ok.id, project="demo", target_states=["RUNNING", "COMPLETED"], deferrable=True, poke_interval=0.1, timeout=30
-        )
-        DigitalHubRunSensor(task_id="bad", identifier=bad.key, deferrable=True, poke_interval=0.1, timeout=30)
-    dag_run = run_dag(dag)
-    outcomes = task_outcomes(dag_run)
-    assert {k: v["state"] for k, v in outcomes.items()} == {"ok": "success", "running": "success", "bad": "failed"}
-    assert outcomes["ok"]["result"]["state"] == "COMPLETED"
-    assert outcomes["running"]["result"]["state"] in ("RUNNING", "COMPLETED")
-
-
-def test_bad_inputs_in_a_dag(dhcore: Any, tmp_path: Any, capfd: pytest.CaptureFixture[str]) -> None:
-    bad_yaml = tmp_path / "bad.yaml"
-    bad_yaml.write_text("kind: python+job:run\nspec: [unclosed\n")
-    with _dag("bad") as dag:
-        DigitalHubCreateRunOperator(task_id="legacy_kind", project="demo", kind="python+run", task=DEMO_TASK)
-        DigitalHubCreateRunOperator(task_id="unknown_project", project="nope", kind="python+job:run", task="python+job://nope/x")
-        DigitalHubCreateRunOperator(task_id="bad_yaml", yaml_file=str(bad_yaml))
-    dag_run = run_dag(dag)
+    run_id, state = _final_state(dh_state, "pending")
+    assert state == "READY"
     out = capfd.readouterr().out
-    assert set(_states(dag_run).values()) == {"failed"}
-    assert "is the pre-0.15 naming" in out and "No such project." in out and "is not valid YAML" in out
+    assert f"could not cancel it: left run {run_id} not ended: it was still READY after 0.5s and DHCore stops only RUNNING runs; delete it to end it" in out
+
+
+def test_timeout_before_running_deletes_when_asked(dhcore: Any, dh_state: Any, capfd: pytest.CaptureFixture[str]) -> None:
+    task = _project(dh_state, "pendingdel")
+    dh_state.pending_after = 30
+    try:
+        with _dag("pendingdel") as dag:
+            DigitalHubCreateRunOperator(task_id="run", project="pendingdel", kind="python+job:run", task=task, poll_interval=0.1, timeout=0.8,
+                                        stop_timeout=0.3, delete_if_not_started=True)  # fmt: skip
+        dag_run = run_dag(dag)
+    finally:
+        dh_state.pending_after = 0.2
+    assert _states(dag_run) == {"run": "failed"}
+    run_id, state = _final_state(dh_state, "pendingdel")
+    assert state == "DELETING"
+    assert f"gave up waiting and deleted run {run_id}: it was still READY after 0.3s" in capfd.readouterr().out
+
+
+def test_stop_operator_ends_runs_or_says_what_it_left(dhcore: Any, dh_state: Any) -> None:
+    """Why: there was no DigitalHubStopRunOperator."""
+    import time
+
+    from airflow_provider.digitalhub.hook import DigitalHubHook
+    from airflow_provider.digitalhub.operators import DigitalHubStopRunOperator
+
+    task = _project(dh_state, "stopop")
+    hook = DigitalHubHook()
+    dh_state.run_duration = 30
+    try:
+        running = hook.new_run("stopop", "python+job:run", task=task)
+        done = hook.new_run("stopop", "python+job:run", task=task, parameters={"duration": 0.1})
+        dh_state.pending_after = 30
+        waiting = hook.new_run("stopop", "python+job:run", task=task)
+        doomed = hook.new_run("stopop", "python+job:run", task=task)
+        time.sleep(0.5)
+        key = f"store://stopop/run/python+job:run/{running.id}"
+        with _dag("stopop") as dag:
+            DigitalHubStopRunOperator(task_id="running", identifier=key, poll_interval=0.1)
+            DigitalHubStopRunOperator(task_id="done", identifier=done.id, project="stopop", poll_interval=0.1)
+            DigitalHubStopRunOperator(task_id="waiting", identifier=waiting.id, project="stopop", timeout=0.3, poll_interval=0.1)
+            DigitalHubStopRunOperator(task_id="doomed", identifier=doomed.id, project="stopop", timeout=0.3, poll_interval=0.1, delete_if_not_started=True)
+        dag_run = run_dag(dag)
+    finally:
+        dh_state.run_duration, dh_state.pending_after = 0.8, 0.2
+    outcomes = task_outcomes(dag_run)
+    assert {k: v["state"] for k, v in outcomes.items()} == {"running": "success", "done": "success", "waiting": "failed", "doomed": "success"}
+    assert outcomes["running"]["result"] == {"run_id": running.id, "project": "stopop", "state": "STOPPED", "ended": True, "message": f"stopped run {running.id} (STOPPED)"}
+    assert outcomes["done"]["result"]["message"] == f"run {done.id} had already ended COMPLETED"
+    assert outcomes["doomed"]["result"]["state"] == "DELETING"
+    assert hook.get_run(waiting.id, "stopop").state.value == "READY"

@@ -73,3 +73,18 @@ def test_named_equivalences_only() -> None:
     # a server default holds only for its value
     f = ex("GET", "/r", (("size", "50"),), a.body)
     assert compare_requests([f], [b], allowed)
+
+
+def test_marks_split_a_recording_and_stay_local() -> None:
+    from airflow_provider.testing.recorder import split_marks
+
+    with serve_recorded("digitalhub", None) as (emulator, proxy):
+        with proxy.capture() as seen:
+            assert requests.get(f"{proxy.url}/_recorder/mark/first%20op", timeout=10).status_code == 204
+            requests.get(f"{proxy.url}/api/v1/projects", auth=("admin", "dh-secret-4e1f"), timeout=10)
+            requests.get(f"{proxy.url}/_recorder/mark/second", timeout=10)
+            requests.get(f"{proxy.url}/api/auth", auth=("admin", "dh-secret-4e1f"), timeout=10)
+            requests.get(f"{proxy.url}/api/v1/projects/demo", auth=("admin", "dh-secret-4e1f"), timeout=10)
+        parts = split_marks(seen)
+        assert {k: [e.path for e in v] for k, v in parts.items()} == {"first op": ["/api/v1/projects"], "second": ["/api/auth", "/api/v1/projects/demo"]}
+        assert not emulator.faults.calls(path_contains="_recorder")
