@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import json
 import re
 import threading
 import time
@@ -512,7 +513,15 @@ def create_app(demo: bool = False, auth: str = "required", **knobs: Any) -> Emul
 
     app.include_router(router(core, auth))
     faults = Faults()
-    return Emulator(app=FaultInjector(app, faults), state=core, faults=faults)
+    return Emulator(app=FaultInjector(app, faults, fault_body=_fault_body), state=core, faults=faults)
+
+
+def _fault_body(status: int, headers: dict[str, str]) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+    """An emulated fault as DHCore answers errors: its ErrorResponse (401: Spring Security's empty body)."""
+    levels = [(b"x-api-level", API_LEVEL.encode()), (b"x-api-version", API_VERSION.encode())]
+    if status == 401:
+        return b"", [*levels, (b"www-authenticate", b'Basic realm="dhcore"')]
+    return json.dumps({"status": status, "message": f"emulated fault {status}", "errorCode": None}).encode(), levels
 
 
 def connection(url: str, auth: str = "basic") -> dict[str, Any]:

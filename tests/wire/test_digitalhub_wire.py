@@ -64,6 +64,7 @@ class Side:
 @dataclass(frozen=True)
 class DHCase:
     label: str
+    #: the SDK operation (see dh_sdk_driver.py) and the hook method it is compared with
     op: str
     sdk_args: Callable[[Side], dict[str, Any]]
     ours: Callable[[Callable[..., Any], Side], Any]
@@ -72,6 +73,18 @@ class DHCase:
     #: the id the call creates is in the result under this name (substituted on both sides)
     creates: bool = False
     differs: tuple[str, ...] = ()
+
+    @property
+    def method(self) -> str:
+        return HOOK_METHOD.get(self.op, self.op)
+
+
+#: SDK operation -> hook method, where the names differ
+HOOK_METHOD = {
+    "new_project": "create_project", "project_get_run": "get_run", "project_list_runs": "list_runs", "project_delete_run": "delete_run",
+    "refresh": "get_run", "stop": "stop_run", "resume": "run_action", "logs": "get_run_logs", "metrics": "get_run_metrics",
+    "get_metric": "get_run_metric", "get_credentials_and_config": "auth_check",
+}
 
 
 def make_runs(state: Any, side: Side, task: str, tmp: Path) -> None:
@@ -205,3 +218,74 @@ def test_same_requests(case: DHCase, dh: dict[str, Any], ours: tuple[Callable[..
         assert problems and all(any(d in p for d in case.differs) for p in problems), problems
     else:
         assert not problems, f"{case.label}: requests differ:\n" + "\n".join(problems)
+
+
+def test_every_mapped_digitalhub_method_has_a_wire_case() -> None:
+    import sys
+
+    sys.path.insert(0, str(HERE.parent))
+    from test_api_coverage import wire_rows
+
+    mapped = {method for section, _, hook, method, _, _ in wire_rows() if section == "002" and hook == "DigitalHubHook"}
+    assert len(mapped) >= 12
+    assert mapped <= {c.method for c in CASES}, f"no wire case for {sorted(mapped - {c.method for c in CASES})}"
+
+
+PARSE_SCRIPT = r"""
+import json, os, sys
+import digitalhub as dh
+import requests
+from digitalhub.utils.exceptions import BackendError
+
+E = os.environ["DHCORE_ENDPOINT"]
+cases = json.loads(sys.argv[1])
+out = {}
+for name, op in cases:
+    if name.startswith("fault"):
+        status = int(name.split("-")[1])
+        requests.post(os.environ["EMULATOR"] + "/_emulator/faults", json={"faults": [{"status": status, "retry_after": "1"}]})
+    if name == "reset":
+        requests.post(os.environ["EMULATOR"] + "/_emulator/faults", json={"faults": [{"kind": "reset"}]})
+    try:
+        if op == "get_missing":
+            dh.get_run("0" * 32, project="wire")
+        elif op == "bad_task":
+            dh.new_run(project="wire", kind="python+job:run", task="python+job://wire/" + "f" * 32)
+        elif op == "get_run":
+            dh.get_run(os.environ["RUN_KEY"])
+        elif op == "list":
+            dh.list_runs("wire")
+        out[name] = {"ok": True}
+    except BackendError as exc:
+        out[name] = {"class": type(exc).__name__, "backend": True, "message": str(exc)}
+    except Exception as exc:
+        out[name] = {"class": type(exc).__name__, "backend": False, "message": str(exc),
+                     "transport": isinstance(exc, (requests.ConnectionError, ConnectionError, TimeoutError))}
+print(json.dumps(out))
+"""
+
+
+def test_the_sdk_parses_every_error_and_fault(dh: dict[str, Any]) -> None:
+    """digitalhub SDK 0.15.11 reads every emulator error (DHCore's ErrorResponse, empty 401s, fault
+    knobs included) as one of its BackendErrors, never a parsing crash; a reset is a transport error.
+    (Every success answer is parsed by the SDK in the cases above.)"""
+    from airflow_provider.testing.digitalhub import BASIC_PASSWORD, BASIC_USER
+
+    emulator, proxy, tmp = dh["emulator"], dh["proxy"], dh["tmp"]
+    emulator.faults.clear()
+    cases = [["404", "get_missing"], ["400", "bad_task"], ["fault-500", "get_run"], ["fault-502", "list"], ["fault-503", "get_run"],
+             ["fault-429", "get_run"], ["fault-401", "get_run"], ["fault-403", "list"], ["reset", "get_run"], ["after", "get_run"]]
+    env = {**os.environ, "DHCORE_ENDPOINT": proxy.url, "DHCORE_USER": BASIC_USER, "DHCORE_PASSWORD": BASIC_PASSWORD, "HOME": str(tmp),
+           "EMULATOR": proxy.url, "RUN_KEY": dh["theirs"].key("done")}
+    env.pop("DH_CONFIG", None)
+    proc = subprocess.run([_sdk_python(), "-c", PARSE_SCRIPT, json.dumps(cases)], env=env, capture_output=True, text=True, timeout=300, cwd=tmp)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    for name in ("404", "400", "fault-500", "fault-502", "fault-503", "fault-429", "fault-401", "fault-403"):
+        assert out[name].get("backend"), f"{name}: the SDK did not read the error as a BackendError: {out[name]}"
+    assert out["404"]["message"].startswith("Not found") and "No such run." in out["404"]["message"]
+    assert out["400"]["class"] == "BadRequestError" and "invalid task" in out["400"]["message"]
+    assert out["fault-401"]["class"] == "UnauthorizedError" and out["fault-403"]["class"] == "ForbiddenError"
+    assert "emulated fault 503" in out["fault-503"]["message"]
+    assert out["reset"].get("transport") or out["reset"].get("backend"), out["reset"]
+    assert out["after"] == {"ok": True}

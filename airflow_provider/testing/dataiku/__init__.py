@@ -8,6 +8,7 @@ error envelope. Knobs live on ``emulator.state`` (a :class:`DSS`): ``scenarios``
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,7 +65,14 @@ def create_app(demo: bool = False, run_duration: float = 1.0, fire_delay: float 
         return response
 
     faults = Faults()
-    return Emulator(app=FaultInjector(app, faults), state=dss, faults=faults)
+    return Emulator(app=FaultInjector(app, faults, fault_body=_fault_body), state=dss, faults=faults)
+
+
+def _fault_body(status: int, headers: dict[str, str]) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+    """An emulated fault in DSS's error envelope, as the official client reads it."""
+    message = f"emulated fault {status}"
+    body = {"errorType": "com.dataiku.dip.exceptions.EmulatedFaultException", "message": message, "detailedMessage": message}
+    return json.dumps(body).encode(), [(b"dss-api-version", b"1")]
 
 
 def seed(dss: DSS, demo: bool) -> None:
