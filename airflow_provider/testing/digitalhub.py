@@ -517,10 +517,9 @@ def create_app(demo: bool = False, auth: str = "required", **knobs: Any) -> Emul
 
 
 def _fault_body(status: int, headers: dict[str, str]) -> tuple[bytes, list[tuple[bytes, bytes]]]:
-    """An emulated fault as DHCore answers errors: its ErrorResponse (401: Spring Security's empty body)."""
+    """An emulated fault as DHCore answers errors: its ErrorResponse, with the fault named in the message
+    (the emulator's own credential refusals answer 401 with Spring Security's empty body)."""
     levels = [(b"x-api-level", API_LEVEL.encode()), (b"x-api-version", API_VERSION.encode())]
-    if status == 401:
-        return b"", [*levels, (b"www-authenticate", b'Basic realm="dhcore"')]
     return json.dumps({"status": status, "message": f"emulated fault {status}", "errorCode": None}).encode(), levels
 
 
