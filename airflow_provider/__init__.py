@@ -20,7 +20,15 @@ PROJECT_URLS: dict[str, str] = {
 
 PLATFORMS = ("dataiku", "digitalhub", "aqueduct", "paddleflow")
 # kept in sync with airflow_provider.common.links (a test compares them; no Airflow import here)
-_LINKS = ("RemoteRunLink", "DataikuScenarioRunLink", "DataikuCodeStudioLink", "DataikuCodeStudioTemplateLink", "DigitalHubRunLink", "AqueductExperimentLink", "PaddleflowRunLink")
+_LINKS = (
+    "RemoteRunLink",
+    "DataikuScenarioRunLink",
+    "DataikuCodeStudioLink",
+    "DataikuCodeStudioTemplateLink",
+    "DigitalHubRunLink",
+    "AqueductExperimentLink",
+    "PaddleflowRunLink",
+)
 _LISTS = ("connection-types", "hooks", "operators", "sensors", "triggers", "extra-links", "integrations")
 
 

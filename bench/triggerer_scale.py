@@ -50,7 +50,14 @@ os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "ERROR")
 
 SCOPES = 10
 VARIANTS = ("floor", "naive", "dss-scenarios", "dss-futures", "digitalhub", "aqueduct", "paddleflow")
-PLATFORM_OF = {"naive": "digitalhub", "dss-scenarios": "dataiku", "dss-futures": "dataiku", "digitalhub": "digitalhub", "aqueduct": "aqueduct", "paddleflow": "paddleflow"}
+PLATFORM_OF = {
+    "naive": "digitalhub",
+    "dss-scenarios": "dataiku",
+    "dss-futures": "dataiku",
+    "digitalhub": "digitalhub",
+    "aqueduct": "aqueduct",
+    "paddleflow": "paddleflow",
+}
 TIMED_YAML = "name: timed\ndocker_env: python:3.9-slim\nentry_points:\n  work:\n    command: sleep {{duration}}\n    parameters:\n      duration: 1\n"
 
 
@@ -64,7 +71,10 @@ def _naive_class() -> type:
             self.conn_id, self.project, self.run_id, self.poll_interval = conn_id, project, run_id, poll_interval
 
         def serialize(self) -> tuple[str, dict[str, Any]]:
-            return ("triggerer_scale.NaiveDigitalHubTrigger", {"conn_id": self.conn_id, "project": self.project, "run_id": self.run_id, "poll_interval": self.poll_interval})
+            return (
+                "triggerer_scale.NaiveDigitalHubTrigger",
+                {"conn_id": self.conn_id, "project": self.project, "run_id": self.run_id, "poll_interval": self.poll_interval},
+            )
 
         async def run(self) -> Any:
             import httpx
@@ -91,7 +101,9 @@ def __getattr__(name: str) -> Any:  # the triggerer re-creates the naive trigger
 # --- emulators --------------------------------------------------------------------------------
 class Emulator:
     def __init__(self, platform: str, knobs: dict[str, Any]) -> None:
-        cmd = [sys.executable, "-m", "airflow_provider.testing", platform] + [f"--set={k}={json.dumps(v) if not isinstance(v, str) else v}" for k, v in knobs.items()]
+        cmd = [sys.executable, "-m", "airflow_provider.testing", platform] + [
+            f"--set={k}={json.dumps(v) if not isinstance(v, str) else v}" for k, v in knobs.items()
+        ]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=ROOT)
         assert self.proc.stdout is not None
         self.url = self.proc.stdout.readline().strip().rsplit(" ", 1)[-1]
@@ -177,7 +189,12 @@ def seed(variant: str, n: int, interval: float, emulators: dict[str, Emulator]) 
             project = f"bench-{uuid.uuid4().hex[:6]}-{s}"
             requests.post(f"{em.url}/api/v1/projects", json={"name": project, "kind": "project"}, auth=auth, timeout=60).raise_for_status()
             fn = requests.post(f"{em.url}/api/v1/-/{project}/functions", json={"kind": "python", "name": "f", "spec": {}}, auth=auth, timeout=60).json()
-            task = requests.post(f"{em.url}/api/v1/-/{project}/tasks", json={"kind": "python+job", "spec": {"function": f"python://{project}/f:{fn['id']}"}}, auth=auth, timeout=60).json()
+            task = requests.post(
+                f"{em.url}/api/v1/-/{project}/tasks",
+                json={"kind": "python+job", "spec": {"function": f"python://{project}/f:{fn['id']}"}},
+                auth=auth,
+                timeout=60,
+            ).json()
             tasks.append((project, f"python+job://{project}/{task['id']}"))
         session = requests.Session()
         session.auth = auth
@@ -190,7 +207,10 @@ def seed(variant: str, n: int, interval: float, emulators: dict[str, Emulator]) 
 
         refs = timed(make)
         if variant == "naive":
-            return [("triggerer_scale.NaiveDigitalHubTrigger", {"conn_id": "bench_dh", "project": r["project"], "run_id": r["run_id"], "poll_interval": interval}) for r in refs], ends
+            return [
+                ("triggerer_scale.NaiveDigitalHubTrigger", {"conn_id": "bench_dh", "project": r["project"], "run_id": r["run_id"], "poll_interval": interval})
+                for r in refs
+            ], ends
         return [trigger("airflow_provider.digitalhub.jobs.DigitalHubRunJob", "bench_dh", r, e) for r, e in zip(refs, ends, strict=True)], ends
 
     if variant == "dss-scenarios":
@@ -207,7 +227,9 @@ def seed(variant: str, n: int, interval: float, emulators: dict[str, Emulator]) 
             return scenario_run_ref(hook.wait_for_scenario_run(project, sid, fire, poll_interval=0.05))
 
         refs = timed(make)
-        return [trigger("airflow_provider.dataiku.jobs.ScenarioRunJob", "bench_dss", r, e, coalesce_window=interval) for r, e in zip(refs, ends, strict=True)], ends
+        return [
+            trigger("airflow_provider.dataiku.jobs.ScenarioRunJob", "bench_dss", r, e, coalesce_window=interval) for r, e in zip(refs, ends, strict=True)
+        ], ends
 
     if variant == "dss-futures":
         # builds last the emulator's build_duration: each end is its build's start plus that
@@ -231,7 +253,9 @@ def seed(variant: str, n: int, interval: float, emulators: dict[str, Emulator]) 
         def make(i: int) -> dict[str, Any]:
             exp = experiments[i % SCOPES]
             seconds = max(0.0, ends[i] - time.time() - 0.05)
-            task = _hook(AqueductHook, "bench_aq").execute_extension("demo", "sleep", [["experiment", exp.eid], ["seconds", f"{seconds:.3f}"]], experiment_uuid=exp.uuid)
+            task = _hook(AqueductHook, "bench_aq").execute_extension(
+                "demo", "sleep", [["experiment", exp.eid], ["seconds", f"{seconds:.3f}"]], experiment_uuid=exp.uuid
+            )
             return {"task_id": task.uuid, "experiment_eid": exp.eid}
 
         refs = timed(make)
@@ -339,7 +363,9 @@ def worker(spec_file: str) -> None:
 def measure(variant: str, n: int, interval: float, emulators: dict[str, Emulator], env: dict[str, str]) -> dict[str, Any]:
     em = emulators.get(PLATFORM_OF.get(variant, ""))
     with tempfile.TemporaryDirectory() as tmp:
-        proc = subprocess.Popen([sys.executable, __file__, "--worker", f"{tmp}/spec.json"], env={**os.environ, **env}, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, __file__, "--worker", f"{tmp}/spec.json"], env={**os.environ, **env}, cwd=ROOT, stderr=subprocess.PIPE, text=True
+        )
         while not Path(f"{tmp}/spec.json.ready").exists():  # its imports take seconds on a loaded machine
             if proc.poll() is not None:
                 raise SystemExit(f"{variant} N={n}: triggerer process failed:\n{proc.stderr.read()[-3000:] if proc.stderr else ''}")
@@ -347,7 +373,13 @@ def measure(variant: str, n: int, interval: float, emulators: dict[str, Emulator
         seeded_from = time.time()
         triggers, ends = seed(variant, n, interval, emulators)
         seeding = time.time() - seeded_from
-        spec = {"triggers": triggers, "ends": ends, "interval": interval, "out": f"{tmp}/out.json", "count_url": f"{em.url}/_emulator/requests/count" if em else None}
+        spec = {
+            "triggers": triggers,
+            "ends": ends,
+            "interval": interval,
+            "out": f"{tmp}/out.json",
+            "count_url": f"{em.url}/_emulator/requests/count" if em else None,
+        }
         Path(f"{tmp}/spec.tmp").write_text(json.dumps(spec))
         em_cpu = em.cpu() if em else 0.0
         Path(f"{tmp}/spec.tmp").rename(f"{tmp}/spec.json")
@@ -514,7 +546,12 @@ def main() -> None:
     variants = ["floor", *[v for v in VARIANTS if v != "floor" and (not args.only or v in args.only)]]
     platforms = sorted({PLATFORM_OF[v] for v in variants if v in PLATFORM_OF})
     build = 3 * interval + 5 + max(sizes) * 0.02
-    knobs = {"dataiku": {"fire_delay": 0.02, "build_duration": build, "projects": ",".join(f"BENCH{s}" for s in range(SCOPES))}, "digitalhub": {"pending_after": 0.1}, "aqueduct": {"generation": "tasks"}, "paddleflow": {"pending_after": 0.1}}
+    knobs = {
+        "dataiku": {"fire_delay": 0.02, "build_duration": build, "projects": ",".join(f"BENCH{s}" for s in range(SCOPES))},
+        "digitalhub": {"pending_after": 0.1},
+        "aqueduct": {"generation": "tasks"},
+        "paddleflow": {"pending_after": 0.1},
+    }
     emulators = {p: Emulator(p, knobs[p]) for p in platforms}
     if "dataiku" in emulators:
         emulators["dataiku"].knobs_build = build  # type: ignore[attr-defined]
@@ -530,7 +567,10 @@ def main() -> None:
                 started = time.time()
                 row = measure(variant, n, interval, emulators, env)
                 rows.append(row)
-                print(f"  {variant} N={n}: done in {time.time() - started:.0f}s: {json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()})}", flush=True)
+                print(
+                    f"  {variant} N={n}: done in {time.time() - started:.0f}s: {json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()})}",
+                    flush=True,
+                )
     finally:
         for em in emulators.values():
             em.stop()
@@ -546,10 +586,14 @@ def main() -> None:
 def print_parse_costs(rounds: int) -> None:
     costs = parse_costs(rounds)
     print()
-    print(f"import airflow.sdk: {costs['import_sdk_s'] * 1000:.0f} ms; every operator and sensor module of the provider adds "
-          f"{costs['import_ours_extra_s'] * 1000:.0f} ms ({costs['import_ours_extra_s'] / costs['import_sdk_s']:.2f}x of it)")
-    print(f"DAG of 200 operators: ours {costs['parse_ours_s'] * 1000:.0f} ms, EmptyOperator {costs['parse_empty_s'] * 1000:.0f} ms "
-          f"({costs['parse_ours_s'] / costs['parse_empty_s']:.2f}x)")
+    print(
+        f"import airflow.sdk: {costs['import_sdk_s'] * 1000:.0f} ms; every operator and sensor module of the provider adds "
+        f"{costs['import_ours_extra_s'] * 1000:.0f} ms ({costs['import_ours_extra_s'] / costs['import_sdk_s']:.2f}x of it)"
+    )
+    print(
+        f"DAG of 200 operators: ours {costs['parse_ours_s'] * 1000:.0f} ms, EmptyOperator {costs['parse_empty_s'] * 1000:.0f} ms "
+        f"({costs['parse_ours_s'] / costs['parse_empty_s']:.2f}x)"
+    )
 
 
 if __name__ == "__main__":

@@ -286,16 +286,28 @@ def _operator_cases() -> dict[str, tuple[Callable[[], Any], str]]:
         "dss_poll_errors_zero": (lambda: DataikuRunScenarioOperator(**dss, max_consecutive_poll_errors=0), r"max_consecutive_poll_errors must be at least 1"),
         "dss_absence_checks_zero": (lambda: DataikuRunScenarioOperator(**dss, absence_checks=0), r"absence_checks must be at least 1"),
         "dh_missing_task": (lambda: DigitalHubCreateRunOperator(task_id="t", project="p"), r"needs project, kind and task, or yaml_file"),
-        "dh_negative_resubmits": (lambda: DigitalHubCreateRunOperator(task_id="t", project="p", kind="k", task="x", max_resubmits=-1), r"max_resubmits must be 0 or more"),
-        "pf_two_sources": (lambda: PaddleflowCreateRunOperator(task_id="t", yaml_raw="a", pipeline_id="p"), r"exactly one of yaml_file, yaml_raw or pipeline_id"),
+        "dh_negative_resubmits": (
+            lambda: DigitalHubCreateRunOperator(task_id="t", project="p", kind="k", task="x", max_resubmits=-1),
+            r"max_resubmits must be 0 or more",
+        ),
+        "pf_two_sources": (
+            lambda: PaddleflowCreateRunOperator(task_id="t", yaml_raw="a", pipeline_id="p"),
+            r"exactly one of yaml_file, yaml_raw or pipeline_id",
+        ),
         "pf_bad_failure_strategy": (lambda: PaddleflowCreateRunOperator(**pf, failure_strategy="retry"), r"failure_strategy must be fail_fast or continue"),
         "pf_lookup_timeout_zero": (lambda: PaddleflowCreateRunOperator(**pf, lookup_timeout=0), r"lookup_timeout must be positive"),
-        "aq_poll_interval_negative": (lambda: AqueductExecuteExtensionOperator(task_id="t", extension="demo", action="echo", poll_interval=-1),
-                                      r"poll_interval must be positive"),
-        "aq_absence_interval_zero": (lambda: AqueductExecuteExtensionOperator(task_id="t", extension="demo", action="echo", absence_check_interval=0),
-                                     r"absence_check_interval must be positive"),
-        "aq_upload_missing_file": (lambda: AqueductUploadFilesOperator(task_id="t", experiment="e", files=["/no/such/file.txt"]).execute({}),
-                                   r"files not found locally: /no/such/file.txt \(nothing was uploaded\)"),
+        "aq_poll_interval_negative": (
+            lambda: AqueductExecuteExtensionOperator(task_id="t", extension="demo", action="echo", poll_interval=-1),
+            r"poll_interval must be positive",
+        ),
+        "aq_absence_interval_zero": (
+            lambda: AqueductExecuteExtensionOperator(task_id="t", extension="demo", action="echo", absence_check_interval=0),
+            r"absence_check_interval must be positive",
+        ),
+        "aq_upload_missing_file": (
+            lambda: AqueductUploadFilesOperator(task_id="t", experiment="e", files=["/no/such/file.txt"]).execute({}),
+            r"files not found locally: /no/such/file.txt \(nothing was uploaded\)",
+        ),
     }
 
 
@@ -313,8 +325,13 @@ def test_dss_unknown_auth_value(servers: dict[str, Any], monkeypatch: pytest.Mon
     conn = _with_secret("dataiku", _good_conn("dataiku", servers["dataiku"][1].url))
     conn["extra"] = {**conn["extra"], "auth": "kerberos"}
     _set_conn(monkeypatch, "bad_auth", conn)
-    _check(_attempt(lambda: _ping("dataiku", "bad_auth", "sync"), caplog), ConfigError, r"extra field 'auth' must be 'basic' or 'bearer', got 'kerberos'", 2,
-           [SECRETS["dataiku"]])
+    _check(
+        _attempt(lambda: _ping("dataiku", "bad_auth", "sync"), caplog),
+        ConfigError,
+        r"extra field 'auth' must be 'basic' or 'bearer', got 'kerberos'",
+        2,
+        [SECRETS["dataiku"]],
+    )
 
 
 def test_digitalhub_wrong_auth_type(servers: dict[str, Any], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
@@ -324,9 +341,12 @@ def test_digitalhub_wrong_auth_type(servers: dict[str, Any], monkeypatch: pytest
     _check(_attempt(lambda: _ping("digitalhub", "bad_auth_type", "sync"), caplog), ConfigError, r"auth_type.*oauth", 2, [SECRETS["digitalhub"]])
 
 
-@pytest.mark.parametrize(("text", "pattern"), [("kind: [unclosed", r"is not valid YAML"), ("just: text\n", r"holds no run descriptor")], ids=["malformed", "no_run"])
-def test_digitalhub_bad_yaml(text: str, pattern: str, servers: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                             caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.parametrize(
+    ("text", "pattern"), [("kind: [unclosed", r"is not valid YAML"), ("just: text\n", r"holds no run descriptor")], ids=["malformed", "no_run"]
+)
+def test_digitalhub_bad_yaml(
+    text: str, pattern: str, servers: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     from airflow_provider.digitalhub.hook import DigitalHubHook
 
     _set_conn(monkeypatch, "good", _good_conn("digitalhub", servers["digitalhub"][1].url))
@@ -345,12 +365,17 @@ def test_paddleflow_malformed_yaml(servers: dict[str, Any], monkeypatch: pytest.
 
 @pytest.mark.parametrize(
     ("params", "pattern"),
-    [({"message": "m", "count": "many"}, r"count.*int"), ({"message": "m", "nope": 1}, r"nope"), ({}, r"'message' \(str\) is required"),
-     ({"message": "m", "mode": "medium"}, r"medium")],
+    [
+        ({"message": "m", "count": "many"}, r"count.*int"),
+        ({"message": "m", "nope": 1}, r"nope"),
+        ({}, r"'message' \(str\) is required"),
+        ({"message": "m", "mode": "medium"}, r"medium"),
+    ],
     ids=["wrong_type", "unknown_parameter", "missing_required", "not_an_option"],
 )
-def test_aqueduct_bad_parameters(params: dict[str, Any], pattern: str, servers: dict[str, Any], monkeypatch: pytest.MonkeyPatch,
-                                 caplog: pytest.LogCaptureFixture) -> None:
+def test_aqueduct_bad_parameters(
+    params: dict[str, Any], pattern: str, servers: dict[str, Any], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     from airflow_provider.aqueduct.api import validate_parameters
     from airflow_provider.aqueduct.hook import AqueductHook
 
@@ -369,7 +394,11 @@ def test_aqueduct_unknown_action(servers: dict[str, Any], monkeypatch: pytest.Mo
 
 @pytest.mark.parametrize(
     ("params", "pattern"),
-    [("not a dict", r"scenario_params must be a dict"), ({"airflow_task_instance": "x"}, r"may not set 'airflow_task_instance'"), ({"when": object()}, r"JSON-serialisable")],
+    [
+        ("not a dict", r"scenario_params must be a dict"),
+        ({"airflow_task_instance": "x"}, r"may not set 'airflow_task_instance'"),
+        ({"when": object()}, r"JSON-serialisable"),
+    ],
     ids=["not_a_dict", "reserved_key", "not_json"],
 )
 def test_dss_bad_scenario_params(params: Any, pattern: str, caplog: pytest.LogCaptureFixture) -> None:
@@ -378,8 +407,9 @@ def test_dss_bad_scenario_params(params: Any, pattern: str, caplog: pytest.LogCa
     _check(_attempt(lambda: _check_params(params), caplog), ConfigError, pattern, 1, [])
 
 
-def test_oversized_params_are_refused_by_the_platform_not_resent(servers: dict[str, Any], monkeypatch: pytest.MonkeyPatch,
-                                                                  caplog: pytest.LogCaptureFixture) -> None:
+def test_oversized_params_are_refused_by_the_platform_not_resent(
+    servers: dict[str, Any], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     """10 MB of trigger params: whatever DSS answers, the run request is sent once."""
     from airflow_provider.dataiku.hook import DataikuHook
 

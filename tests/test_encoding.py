@@ -115,8 +115,18 @@ def test_digitalhub_params_and_ids(digitalhub: Any, mode: str, value: str) -> No
     project = f"enc{MODES.index(mode)}{VALUES.index(value)}"
     state.add_project(project)
     task = state.add_task(project, state.add_function(project, "f"))
-    run = _call(mode, DigitalHubHook, DigitalHubAsyncHook, "enc_dh", "new_run", project, "python+job:run",
-                task=f"python+job://{project}/{task['id']}", parameters={"value": value}, labels=[value])
+    run = _call(
+        mode,
+        DigitalHubHook,
+        DigitalHubAsyncHook,
+        "enc_dh",
+        "new_run",
+        project,
+        "python+job:run",
+        task=f"python+job://{project}/{task['id']}",
+        parameters={"value": value},
+        labels=[value],
+    )
     assert run.spec["parameters"]["value"] == value and value in run.labels
     stored = state.runs[(project, run.id)]
     assert value in str(stored)

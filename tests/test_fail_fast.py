@@ -75,8 +75,9 @@ def _dss(emulator: Any) -> Platform:
         "dss",
         emulator,
         lambda: {"method": "GET", "path_pattern": r"/projects/FF/scenarios/(LONG_\d+/[0-9-]+/)?$"},
-        lambda tid, deferrable: DataikuRunScenarioOperator(task_id=tid, project_key="FF", scenario_id=fresh(), dataiku_conn_id="ff_dss",
-                                                          deferrable=deferrable, poll_interval=POLL, cancel_on_kill=False),
+        lambda tid, deferrable: DataikuRunScenarioOperator(
+            task_id=tid, project_key="FF", scenario_id=fresh(), dataiku_conn_id="ff_dss", deferrable=deferrable, poll_interval=POLL, cancel_on_kill=False
+        ),
         start,
         lambda tid, run_id, kw: DataikuScenarioRunSensor(task_id=tid, project_key="FF", scenario_id=current[0], run_id=run_id, dataiku_conn_id="ff_dss", **kw),
     )
@@ -98,8 +99,9 @@ def _dh(emulator: Any) -> Platform:
         "digitalhub",
         emulator,
         lambda: {"method": "GET", "path_pattern": r"/-/ff/runs(/[0-9a-f]{32})?/?$"},
-        lambda tid, deferrable: DigitalHubCreateRunOperator(task_id=tid, project="ff", kind="python+job:run", task=task_key, digitalhub_conn_id="ff_dh",
-                                                           deferrable=deferrable, poll_interval=POLL),
+        lambda tid, deferrable: DigitalHubCreateRunOperator(
+            task_id=tid, project="ff", kind="python+job:run", task=task_key, digitalhub_conn_id="ff_dh", deferrable=deferrable, poll_interval=POLL
+        ),
         start,
         lambda tid, run_id, kw: DigitalHubRunSensor(task_id=tid, identifier=run_id, project="ff", digitalhub_conn_id="ff_dh", **kw),
     )
@@ -123,8 +125,16 @@ def _aq(emulator: Any) -> Platform:
         "aqueduct",
         emulator,
         lambda: {"method": "POST", "path_contains": "/api/graphql", "body_contains": "task(taskId: $"},
-        lambda tid, deferrable: AqueductExecuteExtensionOperator(task_id=tid, extension="demo", action="sleep", experiment=exp.eid, parameters={"seconds": 30},
-                                                                aqueduct_conn_id="ff_aq", deferrable=deferrable, poll_interval=POLL),
+        lambda tid, deferrable: AqueductExecuteExtensionOperator(
+            task_id=tid,
+            extension="demo",
+            action="sleep",
+            experiment=exp.eid,
+            parameters={"seconds": 30},
+            aqueduct_conn_id="ff_aq",
+            deferrable=deferrable,
+            poll_interval=POLL,
+        ),
         start,
         lambda tid, run_id, kw: AqueductTaskSensor(task_id=tid, task_uuid=run_id, aqueduct_conn_id="ff_aq", **kw),
     )
@@ -143,8 +153,9 @@ def _pf(emulator: Any) -> Platform:
         "paddleflow",
         emulator,
         lambda: {"method": "GET", "path_pattern": r"/api/paddleflow/v1/run(/run-\d+)?/?$"},
-        lambda tid, deferrable: PaddleflowCreateRunOperator(task_id=tid, yaml_raw=DEMO_YAML, run_name=f"ff_{next(_seq)}", paddleflow_conn_id="ff_pf",
-                                                           deferrable=deferrable, poll_interval=POLL),
+        lambda tid, deferrable: PaddleflowCreateRunOperator(
+            task_id=tid, yaml_raw=DEMO_YAML, run_name=f"ff_{next(_seq)}", paddleflow_conn_id="ff_pf", deferrable=deferrable, poll_interval=POLL
+        ),
         start,
         lambda tid, run_id, kw: PaddleflowRunSensor(task_id=tid, run_id=run_id, paddleflow_conn_id="ff_pf", **kw),
     )
@@ -174,8 +185,9 @@ FIXES = {401: "fix the connection", 404: "no longer exists"}
 @pytest.mark.parametrize("status", [401, 404])
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("name", ["dss", "digitalhub", "aqueduct", "paddleflow"])
-def test_permanent_error_ends_the_wait_at_the_next_poll(platforms: dict[str, Platform], name: str, mode: str, status: int,
-                                                        capfd: pytest.CaptureFixture[str]) -> None:
+def test_permanent_error_ends_the_wait_at_the_next_poll(
+    platforms: dict[str, Platform], name: str, mode: str, status: int, capfd: pytest.CaptureFixture[str]
+) -> None:
     platform = platforms[name]
     faults = platform.emulator.faults
     faults.clear()

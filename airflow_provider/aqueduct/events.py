@@ -44,7 +44,9 @@ class AqueductExperimentTaggedTrigger(RemoteEventTrigger):
         tag = str(self.filters["tag"])
         experiments = yield Shared(("aq-tagged", tag), self.poll_interval, api.find_experiments(limit=PAGE, tags=[tag]))
         return [
-            Observation(e.uuid, "tagged", parse_time(e.updated_at or e.created_at), {"experiment_uuid": e.uuid, "experiment_eid": e.eid, "title": e.title, "tag": tag})
+            Observation(
+                e.uuid, "tagged", parse_time(e.updated_at or e.created_at), {"experiment_uuid": e.uuid, "experiment_eid": e.eid, "title": e.title, "tag": tag}
+            )
             for e in experiments
         ]
 

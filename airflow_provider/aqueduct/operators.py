@@ -210,7 +210,9 @@ class AqueductExecuteExtensionOperator(RemoteJobOperator):
         from airflow_provider.aqueduct.jobs import tail
 
         if not isinstance(result, ExecutionResult):
-            raise ProviderError(f"{self.extension}/{self.action}: the released Aqueduct generation answered with a task, not a result; is the server mid-upgrade?")
+            raise ProviderError(
+                f"{self.extension}/{self.action}: the released Aqueduct generation answered with a task, not a result; is the server mid-upgrade?"
+            )
 
         self.log.info("%s/%s returned %d\nstdout:\n%s", self.extension, self.action, result.return_code, tail(result.stdout, self.log_tail_lines))
         if result.stderr:
@@ -236,7 +238,9 @@ class AqueductExecuteExtensionOperator(RemoteJobOperator):
         from airflow_provider.aqueduct.api import Task
 
         if not isinstance(task, Task):
-            raise ProviderError(f"{self.extension}/{self.action}: the task-based Aqueduct generation answered with a result, not a task; is the server mid-upgrade?")
+            raise ProviderError(
+                f"{self.extension}/{self.action}: the task-based Aqueduct generation answered with a result, not a task; is the server mid-upgrade?"
+            )
         return {"task_id": task.uuid, "experiment_eid": experiment.eid}
 
     # Aqueduct tasks carry no free-form tag: this task instance's task is the one of this action on

@@ -354,7 +354,9 @@ class SharedValues:
         task.add_done_callback(self._tasks.discard)
 
     @staticmethod
-    async def _answer(items: tuple[Any, ...], waiting: dict[Any, asyncio.Future[Any]], compute: Callable[[Sequence[Any]], Awaitable[Mapping[Any, Any]]]) -> None:
+    async def _answer(
+        items: tuple[Any, ...], waiting: dict[Any, asyncio.Future[Any]], compute: Callable[[Sequence[Any]], Awaitable[Mapping[Any, Any]]]
+    ) -> None:
         try:
             result = await compute(items)
         except BaseException as exc:  # every asker gets the failure

@@ -57,9 +57,7 @@ class _LoopConnection:
         self.logins = 0
 
 
-_CONNECTIONS_BY_LOOP: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, str], asyncio.Future[_LoopConnection]]] = (
-    weakref.WeakKeyDictionary()
-)
+_CONNECTIONS_BY_LOOP: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, str], asyncio.Future[_LoopConnection]]] = weakref.WeakKeyDictionary()
 
 
 class SessionAuth(Auth):

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from airflow_provider.common.jobs import JobStatus, Ref
 
+
 def run_id_of(ref: Ref) -> str:
     for key in ("run_id", "task_id", "id"):
         if ref.get(key):
@@ -112,7 +113,9 @@ class RemoteRunLineageMixin:
 
         asset = self.platform_asset()
         name = asset.uri.split("://", 1)[1].split("/", 1)[1] if asset is not None else type(self).__name__
-        return OperatorLineage(outputs=self._ol_outputs(), job_facets={"remoteJob": RemoteJobFacet(platform=str(self.asset_scheme), namespace=self._ol_namespace(), name=name)})
+        return OperatorLineage(
+            outputs=self._ol_outputs(), job_facets={"remoteJob": RemoteJobFacet(platform=str(self.asset_scheme), namespace=self._ol_namespace(), name=name)}
+        )
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         from airflow.providers.common.compat.openlineage.facet import ExternalQueryRunFacet

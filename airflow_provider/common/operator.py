@@ -294,7 +294,10 @@ class RemoteJobOperator(RefuseEmptyTemplates, RemoteRunLineageMixin, WaitingMixi
                         "is spent: check the platform (and any proxy in front of it), then clear the task"
                     ) from None
                 self.log.warning(
-                    "no run tagged %r found %d time(s), %.0f s apart: the submit did not start one; submitting again", tag, self.absence_checks, self.absence_check_interval
+                    "no run tagged %r found %d time(s), %.0f s apart: the submit did not start one; submitting again",
+                    tag,
+                    self.absence_checks,
+                    self.absence_check_interval,
                 )
                 continue
             self.log.info("started %s", job.describe(ref))
@@ -314,7 +317,7 @@ class RemoteJobOperator(RefuseEmptyTemplates, RemoteRunLineageMixin, WaitingMixi
                 found = self.find_submitted(hook, context, tag, since)
             except ProviderError as err:
                 failures += 1
-                delay = min(self.absence_check_interval or 1.0, 2.0 ** failures)
+                delay = min(self.absence_check_interval or 1.0, 2.0**failures)
                 if not is_transient(err) or time.monotonic() + delay > deadline:
                     raise ProviderError(
                         f"{cause}. Looking for the run failed too ({err}), so the task is not submitted again: the run may exist; "
@@ -353,7 +356,9 @@ class RemoteJobOperator(RefuseEmptyTemplates, RemoteRunLineageMixin, WaitingMixi
             # the run may be fine: do not cancel; a retry re-attaches to it
             raise ProviderError(event["message"])
         if event["event"] == "timeout":
-            self.record_remote_outcome(ref, JobStatus.from_json(event["status"]) if event.get("status") else None, job.url(hook.target, ref), error=event["message"])
+            self.record_remote_outcome(
+                ref, JobStatus.from_json(event["status"]) if event.get("status") else None, job.url(hook.target, ref), error=event["message"]
+            )
             note = "left running"
             if self.cancel_on_timeout:
                 try:

@@ -105,7 +105,9 @@ class RemoteJobSensor(RefuseEmptyTemplates, WaitingMixin, BaseSensorOperator):
             self._poke_errors = getattr(self, "_poke_errors", 0) + 1
             if self._poke_errors >= self.max_consecutive_poll_errors:
                 raise ProviderError(f"{self._poke_errors} pokes in a row failed (max_consecutive_poll_errors); the last: {exc}") from None
-            self.log.warning("poke failed (%s); %d of %d tolerated, trying again at the next poke", exc, self._poke_errors, self.max_consecutive_poll_errors - 1)
+            self.log.warning(
+                "poke failed (%s); %d of %d tolerated, trying again at the next poke", exc, self._poke_errors, self.max_consecutive_poll_errors - 1
+            )
             return False
         self._poke_errors = 0
         return self._evaluate(hook, ref, status)

@@ -302,9 +302,7 @@ class Attempts:
             if err.status in self.call.final_statuses:
                 raise
             idempotent = self.call.is_idempotent
-            delay = self.target.policy.delay_for_status(
-                err.status, idempotent=idempotent, attempt=self.attempt, slept=self.slept, retry_after=err.retry_after
-            )
+            delay = self.target.policy.delay_for_status(err.status, idempotent=idempotent, attempt=self.attempt, slept=self.slept, retry_after=err.retry_after)
             if delay is None:
                 if RetryPolicy.outcome_unknown(err.status, idempotent=idempotent):
                     raise _outcome_unknown(self.target, self.call, self.req, f"HTTP {err.status}", err.status, err) from None

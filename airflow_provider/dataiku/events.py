@@ -20,7 +20,11 @@ LAST_RUNS = 20
 def last_runs(project_key: str, scenario_id: str, max_age: float) -> Flow[list[dict[str, Any]]]:
     """One scenario's last runs, shared by every watcher and wait of the triggerer on that scenario."""
     runs = yield Shared(("dss-last-runs", project_key, scenario_id), max_age, scenarios.get_last_runs(project_key, scenario_id, limit=LAST_RUNS))
-    return [{"run_id": r.run_id, "scenario_id": r.scenario.id or scenario_id, "outcome": r.outcome, "end": r.end / 1000.0 if r.end else None} for r in runs if not r.running]
+    return [
+        {"run_id": r.run_id, "scenario_id": r.scenario.id or scenario_id, "outcome": r.outcome, "end": r.end / 1000.0 if r.end else None}
+        for r in runs
+        if not r.running
+    ]
 
 
 class DataikuScenarioRunFinishedTrigger(RemoteEventTrigger):

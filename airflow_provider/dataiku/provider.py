@@ -24,6 +24,8 @@ PROVIDER_INFO: dict[str, Any] = {
         )
     ],
     "hooks": [{"integration-name": "Dataiku DSS", "python-modules": ["airflow_provider.dataiku.hook"]}],
-    "operators": [{"integration-name": "Dataiku DSS", "python-modules": ["airflow_provider.dataiku.operators", "airflow_provider.dataiku.codestudio_operators"]}],
+    "operators": [
+        {"integration-name": "Dataiku DSS", "python-modules": ["airflow_provider.dataiku.operators", "airflow_provider.dataiku.codestudio_operators"]}
+    ],
     "sensors": [{"integration-name": "Dataiku DSS", "python-modules": ["airflow_provider.dataiku.sensors", "airflow_provider.dataiku.codestudio_sensors"]}],
 }

@@ -49,7 +49,9 @@ class DigitalHubRunStateTrigger(RemoteEventTrigger):
         if states is not None:
             bad = [s for s in states if RunState.parse(s) is RunState.UNKNOWN]
             if bad or isinstance(states, str):
-                raise ConfigError(f"states must be a list of DigitalHub run states ({', '.join(s.value for s in RunState if s is not RunState.UNKNOWN)}); got {states!r}")
+                raise ConfigError(
+                    f"states must be a list of DigitalHub run states ({', '.join(s.value for s in RunState if s is not RunState.UNKNOWN)}); got {states!r}"
+                )
             self.filters["states"] = sorted(str(s).upper() for s in states)
 
     def scope(self) -> str:
@@ -63,7 +65,11 @@ class DigitalHubRunStateTrigger(RemoteEventTrigger):
         for run in (yield from recent_runs(project, self.poll_interval)):
             state = str((run.get("status") or {}).get("state", "")).upper()
             spec = run.get("spec") or {}
-            if state not in wanted or (kind and run.get("kind") != kind) or (function and function not in (fn := str(spec.get("function", "")), function_name(fn))):
+            if (
+                state not in wanted
+                or (kind and run.get("kind") != kind)
+                or (function and function not in (fn := str(spec.get("function", "")), function_name(fn)))
+            ):
                 continue
             ids = {"project": project, "kind": run.get("kind"), "function": function_name(str(spec.get("function", "")))}
             found.append(Observation(str(run.get("id")), state, parse_time((run.get("metadata") or {}).get("updated")), ids))

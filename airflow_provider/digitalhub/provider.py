@@ -15,7 +15,12 @@ PROVIDER_INFO: dict[str, Any] = {
             name="DigitalHub (DHCore)",
             hidden=["schema"],
             relabeling={"host": "DHCore endpoint", "password": "Password or access token"},
-            placeholders={"host": "https://dhcore.example.com", "port": PORT_HINT.format(port=443), "login": "admin (basic auth only)", "password": "basic: the password; token: the access token"},
+            placeholders={
+                "host": "https://dhcore.example.com",
+                "port": PORT_HINT.format(port=443),
+                "login": "admin (basic auth only)",
+                "password": "basic: the password; token: the access token",
+            },
             fields={
                 # one secret input: Password holds the password (basic) or the access token (token); the
                 # hook still reads a legacy extra "token", but the form does not offer a second one

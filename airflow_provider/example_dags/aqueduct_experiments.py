@@ -33,7 +33,10 @@ with DAG(
 ) as dag:
     experiment = AqueductCreateExperimentOperator(
         # a run triggered without a logical date (CLI, REST API, UI) has no ds: fall back to run_after
-        task_id="experiment", title="Nightly calibration {{ (dag_run.logical_date or dag_run.run_after) | ds }}", description="created by Airflow", tags=["airflow"]
+        task_id="experiment",
+        title="Nightly calibration {{ (dag_run.logical_date or dag_run.run_after) | ds }}",
+        description="created by Airflow",
+        tags=["airflow"],
     )
 
     @task

@@ -55,13 +55,17 @@ COMMON = {"start_date": dt.datetime(2026, 1, 1), "catchup": False, "tags": ["exa
           "default_args": {"retries": 1, "retry_delay": dt.timedelta(seconds=5)}}  # fmt: skip
 
 with DAG("cross_system_train", schedule=None, **COMMON):
-    PaddleflowCreateRunOperator(task_id="train", yaml_raw=TRAIN_YAML, run_name="cross_system_train", parameters={"epochs": 5}, deferrable=True, poll_interval=0.3)
+    PaddleflowCreateRunOperator(
+        task_id="train", yaml_raw=TRAIN_YAML, run_name="cross_system_train", parameters={"epochs": 5}, deferrable=True, poll_interval=0.3
+    )
 
 with DAG("cross_system_score", schedule=[TRAINED], **COMMON):
     DataikuRunScenarioOperator(task_id="score", project_key="CROSS", scenario_id="SCORE_MODEL", deferrable=True, poll_interval=0.3)
 
 with DAG("cross_system_publish", schedule=[SCORED], **COMMON):
-    DigitalHubCreateRunOperator(task_id="publish", project="demo", kind="python+job:run", task=DH_TASK, parameters={"stage": "publish"}, deferrable=True, poll_interval=0.3)
+    DigitalHubCreateRunOperator(
+        task_id="publish", project="demo", kind="python+job:run", task=DH_TASK, parameters={"stage": "publish"}, deferrable=True, poll_interval=0.3
+    )
 
 with DAG("cross_system_on_nightly_export", schedule=[NIGHTLY_EXPORT_DONE], max_active_runs=1, **COMMON):
 

@@ -418,7 +418,11 @@ def router(state: PaddleFlowState) -> APIRouter:
             filters["userFilter"] = {user}
         items = []
         # oldest first, as PaddleFlow's pk order; a run filter is looked up, not scanned for
-        candidates = state.runs.values() if filters["runFilter"] is None else sorted((state.runs[r] for r in filters["runFilter"] if r in state.runs), key=lambda r: r.run_id)
+        candidates = (
+            state.runs.values()
+            if filters["runFilter"] is None
+            else sorted((state.runs[r] for r in filters["runFilter"] if r in state.runs), key=lambda r: r.run_id)
+        )
         for run in candidates:
             brief = run.brief(now, state.stop_after)
             checks = [

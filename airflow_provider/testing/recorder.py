@@ -268,7 +268,12 @@ def compare_requests(theirs: Sequence[Exchange], ours: Sequence[Exchange], equiv
     allowed = tuple(equivalences)
     problems: list[str] = []
     if len(theirs) != len(ours):
-        problems.append(f"{len(theirs)} requests against {len(ours)}:\n  theirs: " + "\n          ".join(map(str, theirs)) + "\n  ours:   " + "\n          ".join(map(str, ours)))
+        problems.append(
+            f"{len(theirs)} requests against {len(ours)}:\n  theirs: "
+            + "\n          ".join(map(str, theirs))
+            + "\n  ours:   "
+            + "\n          ".join(map(str, ours))
+        )
     for i, (a, b) in enumerate(zip(theirs, ours, strict=False)):
         problems.extend(f"request {i} ({a.method} {a.path}): {p}" for p in _compare_one(a, b, allowed))
     return problems
@@ -323,7 +328,9 @@ def _compare_one(a: Exchange, b: Exchange, allowed: tuple[Equivalence, ...]) -> 
     return problems
 
 
-def _with_defaults(qa: list[tuple[str, str]], qb: list[tuple[str, str]], allowed: tuple[Equivalence, ...]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+def _with_defaults(
+    qa: list[tuple[str, str]], qb: list[tuple[str, str]], allowed: tuple[Equivalence, ...]
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     for eq in allowed:
         if isinstance(eq, ServerDefault) and eq.where == "query":
             names_a, names_b = {k for k, _ in qa}, {k for k, _ in qb}

@@ -100,7 +100,9 @@ def browser(airflow: Deployment) -> Iterator[Any]:
     driver.implicitly_wait(0)  # explicit waits only: an implicit one stalls every "is it absent?" check
     base = airflow.api_url.removesuffix("/api/v2")
     driver.get(base + "/auth/login")
-    inputs = wait_until(lambda: driver.find_elements(By.TAG_NAME, "input")[:2] if len(driver.find_elements(By.TAG_NAME, "input")) >= 2 else None, 30, "the login form")
+    inputs = wait_until(
+        lambda: driver.find_elements(By.TAG_NAME, "input")[:2] if len(driver.find_elements(By.TAG_NAME, "input")) >= 2 else None, 30, "the login form"
+    )
     inputs[0].send_keys(USER)
     inputs[1].send_keys(PASSWORD)
     driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()

@@ -44,7 +44,9 @@ def test_undefined_ds_is_refused_with_the_fix() -> None:
 def test_identifier_rendering_empty_is_refused_and_fallback_renders() -> None:
     with DAG("t_empty_id", schedule=None):
         empty = DataikuRunScenarioOperator(task_id="build", project_key="P", scenario_id="{{ dag_run.logical_date | ds }}")
-        fallback = DataikuRunScenarioOperator(task_id="build2", project_key="P", scenario_id="S", scenario_params={"d": "{{ (dag_run.logical_date or dag_run.run_after) | ds }}"})
+        fallback = DataikuRunScenarioOperator(
+            task_id="build2", project_key="P", scenario_id="S", scenario_params={"d": "{{ (dag_run.logical_date or dag_run.run_after) | ds }}"}
+        )
     with pytest.raises(ConfigError, match=r"scenario_id = '\{\{ dag_run.logical_date \| ds \}\}' rendered to an empty value"):
         _render(empty, None)
     _render(fallback, None)

@@ -154,7 +154,13 @@ def test_stop_operator_ends_runs_or_says_what_it_left(dhcore: Any, dh_state: Any
         dh_state.run_duration, dh_state.pending_after = 0.8, 0.2
     outcomes = task_outcomes(dag_run)
     assert {k: v["state"] for k, v in outcomes.items()} == {"running": "success", "done": "success", "waiting": "failed", "doomed": "success"}
-    assert outcomes["running"]["result"] == {"run_id": running.id, "project": "stopop", "state": "STOPPED", "ended": True, "message": f"stopped run {running.id} (STOPPED)"}
+    assert outcomes["running"]["result"] == {
+        "run_id": running.id,
+        "project": "stopop",
+        "state": "STOPPED",
+        "ended": True,
+        "message": f"stopped run {running.id} (STOPPED)",
+    }
     assert outcomes["done"]["result"]["message"] == f"run {done.id} had already ended COMPLETED"
     assert outcomes["doomed"]["result"]["state"] == "DELETING"
     assert hook.get_run(waiting.id, "stopop").state.value == "READY"

@@ -47,7 +47,7 @@ AQ_TAGGED = Asset("e2e_aq_tagged", uri="x-e2e://aq/e2e-ready", watchers=[AssetWa
     conn_id="aqueduct_default", tag="e2e-ready", poll_interval=P))])
 ALL = [DSS_DONE, DH_DONE, PF_DONE, AQ_TAGGED]
 '''
-CONSUMER_DAG = '''
+CONSUMER_DAG = """
 from __future__ import annotations
 import datetime as dt, json, os, time
 from airflow.sdk import DAG, task
@@ -64,7 +64,7 @@ with DAG("e2e_event_consumer", schedule=(DSS_DONE | DH_DONE | PF_DONE | AQ_TAGGE
                                           "dag_run": dag_run.run_id}) + "\\n")
                     out.flush()
     consume()
-'''
+"""
 
 
 @pytest.fixture

@@ -20,7 +20,9 @@ def test_cross_system_dags_succeed_and_schedule_on_each_others_assets(example_da
     dh_state = emulators["digitalhub"][0].state
     if DEMO_PROJECT not in dh_state.projects:
         dh_state.seed()
-    train, score, publish, on_export = (example_dags[d] for d in ("cross_system_train", "cross_system_score", "cross_system_publish", "cross_system_on_nightly_export"))
+    train, score, publish, on_export = (
+        example_dags[d] for d in ("cross_system_train", "cross_system_score", "cross_system_publish", "cross_system_on_nightly_export")
+    )
     assert [a.uri for a in score.timetable.asset_condition.objects] == [train.tasks[0].outlets[0].uri]
     assert [a.uri for a in publish.timetable.asset_condition.objects] == [score.tasks[0].outlets[0].uri]
     (watched,) = on_export.timetable.asset_condition.objects

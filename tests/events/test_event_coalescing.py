@@ -38,7 +38,10 @@ def _watchers(dss_state: Any) -> list[RemoteEventTrigger]:
         out += [DataikuScenarioRunFinishedTrigger(conn_id="dataiku_default", project_key="COAL", scenario_id=f"S{s}",
                                                   outcomes=outcome_sets[i % 6], poll_interval=INTERVAL + i * 1e-4) for i in range(100)]  # fmt: skip
     for p in range(3):
-        out += [DigitalHubRunStateTrigger(conn_id="digitalhub_default", project="demo" if p == 0 else f"coal{p}", function=f"f{i}", poll_interval=INTERVAL) for i in range(100)]
+        out += [
+            DigitalHubRunStateTrigger(conn_id="digitalhub_default", project="demo" if p == 0 else f"coal{p}", function=f"f{i}", poll_interval=INTERVAL)
+            for i in range(100)
+        ]
     for u in ("root", "coaluser"):
         out += [PaddleflowRunFinishedTrigger(conn_id="paddleflow_default", username=u, run_name=f"r{i}", poll_interval=INTERVAL) for i in range(100)]
     for t in ("coal-a", "coal-b"):

@@ -156,7 +156,9 @@ async def test_replay_window_delivers_recent_history(emulators: dict, store: Any
     emulators["dataiku"][0].state.scenarios.add_scenario("EVR", "S")
     past = await _off_loop(remote.dss_scenario_run, "EVR", "S")
     await _settle(0.6)
-    watch = Watch(DataikuScenarioRunFinishedTrigger(conn_id="dataiku_default", project_key="EVR", scenario_id="S", poll_interval=0.2, replay_seconds=600), store)
+    watch = Watch(
+        DataikuScenarioRunFinishedTrigger(conn_id="dataiku_default", project_key="EVR", scenario_id="S", poll_interval=0.2, replay_seconds=600), store
+    )
     await watch.until(1)
     await _settle(0.6)
     await watch.stop()

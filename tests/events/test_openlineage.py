@@ -52,7 +52,11 @@ def test_run_operators_emit_remote_run_facets(tmp_path: Path, emulators: dict) -
     assert "column amount is missing" in fail["errorMessage"]["message"]  # the adapter's, from the exception text
 
     pf = by[("COMPLETE", "pf_ok")]["run"]["facets"]  # deferred: facets survive the trip through the triggerer
-    assert pf["remoteRun"]["platform"] == "paddleflow" and pf["remoteRun"]["outcome"] == "succeeded" and pf["externalQuery"]["source"] == "paddleflow://paddleflow_default"
+    assert (
+        pf["remoteRun"]["platform"] == "paddleflow"
+        and pf["remoteRun"]["outcome"] == "succeeded"
+        and pf["externalQuery"]["source"] == "paddleflow://paddleflow_default"
+    )
     assert by[("START", "dss_ok")]["outputs"][0]["name"] == "OL/scenarios/GOOD"
     text = json.dumps(events)
     from airflow_provider.testing.dataiku import DEMO_API_KEY

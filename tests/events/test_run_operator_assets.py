@@ -51,7 +51,9 @@ def test_every_run_operator_has_a_platform_asset_scheme() -> None:
     def subclasses(cls: type) -> list[type]:
         return [c for s in cls.__subclasses__() for c in (s, *subclasses(s))]
 
-    missing = [c.__name__ for c in subclasses(RemoteJobOperator) if not inspect.isabstract(c) and c.__module__.startswith("airflow_provider.") and not c.asset_scheme]
+    missing = [
+        c.__name__ for c in subclasses(RemoteJobOperator) if not inspect.isabstract(c) and c.__module__.startswith("airflow_provider.") and not c.asset_scheme
+    ]
     assert missing == []
 
 
@@ -71,9 +73,13 @@ def test_each_run_operators_asset_event_carries_run_id_outcome_and_url(emulators
     with DAG(f"run_operator_assets_{int(time.time())}", schedule=None, start_date=dt.datetime(2026, 1, 1), catchup=False) as dag:
         DataikuRunScenarioOperator(task_id="dss", project_key="ASSETS", scenario_id="BUILD", deferrable=False, poll_interval=0.1)
         DigitalHubCreateRunOperator(task_id="dh", project="assets", kind="python+job:run", task=task, deferrable=False, poll_interval=0.1)
-        PaddleflowCreateRunOperator(task_id="pf", yaml_raw=remote.PF_YAML.format(name="assets_train"), run_name="assets_train", deferrable=True, poll_interval=0.1)
+        PaddleflowCreateRunOperator(
+            task_id="pf", yaml_raw=remote.PF_YAML.format(name="assets_train"), run_name="assets_train", deferrable=True, poll_interval=0.1
+        )
         PaddleflowRetryRunOperator(task_id="pf_retry", run_id=failed_pf, deferrable=False, poll_interval=0.1)
-        AqueductExecuteExtensionOperator(task_id="aq", extension="demo", action="echo", parameters={"message": "hi"}, experiment=exp, deferrable=False, poll_interval=0.1)
+        AqueductExecuteExtensionOperator(
+            task_id="aq", extension="demo", action="echo", parameters={"message": "hi"}, experiment=exp, deferrable=False, poll_interval=0.1
+        )
     dag_run = run_dag(dag)
     outcomes = task_outcomes(dag_run)
     assert dag_run.state == "success", outcomes
@@ -89,7 +95,10 @@ def test_each_run_operators_asset_event_carries_run_id_outcome_and_url(emulators
     for task_id, (_uri, extra) in events.items():
         result = outcomes[task_id]["result"]
         remote_id = result.get("run_id") or result.get("task_id")
-        assert extra["run_id"] == remote_id and extra["outcome"] == result["state"] and extra["platform"] == expected_uris[task_id].split(":")[0], (task_id, extra)
+        assert extra["run_id"] == remote_id and extra["outcome"] == result["state"] and extra["platform"] == expected_uris[task_id].split(":")[0], (
+            task_id,
+            extra,
+        )
         assert extra["url"] and extra["url"] == result["url"], (task_id, extra)
     assert events["dss"][1]["outcome"] == "SUCCESS" and events["pf"][1]["outcome"] == "succeeded" and events["dh"][1]["outcome"] == "COMPLETED"
 

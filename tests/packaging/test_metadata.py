@@ -78,4 +78,7 @@ def test_every_link_class_is_registered_and_every_waiting_task_has_a_platform_la
     assert len(waiting) >= 13
     for cls in waiting:
         names = [link.name for link in cls.operator_extra_links]
-        assert len(names) == 1 and names[0] != "Remote run" and names[0].split()[0] in ("Dataiku", "DigitalHub", "Aqueduct", "PaddleFlow"), (cls.__name__, names)
+        assert len(names) == 1 and names[0] != "Remote run" and names[0].split()[0] in ("Dataiku", "DigitalHub", "Aqueduct", "PaddleFlow"), (
+            cls.__name__,
+            names,
+        )

@@ -68,7 +68,12 @@ def test_wheel_metadata_shows_urls_classifiers_license_and_dependencies(dist: di
     urls = {u.split(",", 1)[0].strip(): u.split(",", 1)[1].strip() for u in meta.get_all("Project-URL")}
     assert {"Documentation", "Source", "Changelog", "Issues"} <= set(urls)
     classifiers = set(meta.get_all("Classifier"))
-    assert {"Framework :: Apache Airflow", "Framework :: Apache Airflow :: Provider", "Typing :: Typed", "Programming Language :: Python :: 3.11"} <= classifiers
+    assert {
+        "Framework :: Apache Airflow",
+        "Framework :: Apache Airflow :: Provider",
+        "Typing :: Typed",
+        "Programming Language :: Python :: 3.11",
+    } <= classifiers
     runtime = {re.split(r"[<>=!~;\[ ]", r, maxsplit=1)[0].lower() for r in meta.get_all("Requires-Dist") if "extra ==" not in r}
     assert runtime == {"apache-airflow", "requests", "httpx", "pydantic", "pyyaml"}
     for dag_file in SHIPPED_DAG_FILES:
@@ -94,7 +99,7 @@ def test_demo_fails_on_an_empty_dag_folder(wheel_python: Path, tmp_path: Path) -
     assert f"no DAGs found in {empty}" in result.stderr
 
 
-FAILING_DAG = '''
+FAILING_DAG = """
 from airflow.sdk import DAG, task
 
 with DAG("always_fails", schedule=None):
@@ -103,7 +108,7 @@ with DAG("always_fails", schedule=None):
         raise RuntimeError("this DAG fails on purpose")
 
     boom()
-'''
+"""
 
 
 def test_demo_fails_when_a_dag_fails(wheel_python: Path, tmp_path: Path) -> None:

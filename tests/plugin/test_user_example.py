@@ -21,6 +21,7 @@ from airflow_provider.testing import airflow_env
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
+
 # --8<-- [start:dataiku]
 @pytest.mark.emulator("dataiku", run_duration=0.3)
 def test_nightly_build_survives_a_flaky_dss(dataiku_emulator: Any) -> None:
@@ -34,6 +35,8 @@ def test_nightly_build_survives_a_flaky_dss(dataiku_emulator: Any) -> None:
 
     assert dag_run.state == "success"
     assert [run.outcome for run in scenario.runs] == ["SUCCESS"]  # one run: the 503s were not resubmits
+
+
 # --8<-- [end:dataiku]
 
 

@@ -81,9 +81,17 @@ class DHCase:
 
 #: SDK operation -> hook method, where the names differ
 HOOK_METHOD = {
-    "new_project": "create_project", "project_get_run": "get_run", "project_list_runs": "list_runs", "project_delete_run": "delete_run",
-    "refresh": "get_run", "stop": "stop_run", "resume": "run_action", "logs": "get_run_logs", "metrics": "get_run_metrics",
-    "get_metric": "get_run_metric", "get_credentials_and_config": "auth_check",
+    "new_project": "create_project",
+    "project_get_run": "get_run",
+    "project_list_runs": "list_runs",
+    "project_delete_run": "delete_run",
+    "refresh": "get_run",
+    "stop": "stop_run",
+    "resume": "run_action",
+    "logs": "get_run_logs",
+    "metrics": "get_run_metrics",
+    "get_metric": "get_run_metric",
+    "get_credentials_and_config": "auth_check",
 }
 
 
@@ -108,28 +116,73 @@ def make_runs(state: Any, side: Side, task: str, tmp: Path) -> None:
 CASES = [
     DHCase("get_project", "get_project", lambda s: {"name": P}, lambda h, s: h("get_project", P)),
     DHCase("get_or_create_project-existing", "get_or_create_project", lambda s: {"name": P}, lambda h, s: h("get_or_create_project", P)),
-    DHCase("get_or_create_project-new", "get_or_create_project", lambda s: {"name": f"wire-goc-{s.name}"}, lambda h, s: h("get_or_create_project", f"wire-goc-{s.name}")),
-    DHCase("new_project", "new_project", lambda s: {"name": f"wire-np-{s.name}", "description": "made by wire", "labels": ["a"], "config": {"default_files_store": "s3://wire"}},
-           lambda h, s: h("create_project", f"wire-np-{s.name}", description="made by wire", labels=["a"], config={"default_files_store": "s3://wire"})),
-    DHCase("new_run", "new_run", lambda s: {"project": P, "kind": KIND, "task": TASK, "labels": ["wl"], "parameters": {"x": 1}},
-           lambda h, s: h("new_run", P, KIND, labels=["wl"], task=TASK, parameters={"x": 1}), creates=True),
-    DHCase("new_run-uuid", "new_run", lambda s: {"project": P, "kind": KIND, "task": TASK, "uuid": f"{s.name}uuid".ljust(32, "0")},
-           lambda h, s: h("new_run", P, KIND, uuid=f"{s.name}uuid".ljust(32, "0"), task=TASK), creates=True),
+    DHCase(
+        "get_or_create_project-new",
+        "get_or_create_project",
+        lambda s: {"name": f"wire-goc-{s.name}"},
+        lambda h, s: h("get_or_create_project", f"wire-goc-{s.name}"),
+    ),
+    DHCase(
+        "new_project",
+        "new_project",
+        lambda s: {"name": f"wire-np-{s.name}", "description": "made by wire", "labels": ["a"], "config": {"default_files_store": "s3://wire"}},
+        lambda h, s: h("create_project", f"wire-np-{s.name}", description="made by wire", labels=["a"], config={"default_files_store": "s3://wire"}),
+    ),
+    DHCase(
+        "new_run",
+        "new_run",
+        lambda s: {"project": P, "kind": KIND, "task": TASK, "labels": ["wl"], "parameters": {"x": 1}},
+        lambda h, s: h("new_run", P, KIND, labels=["wl"], task=TASK, parameters={"x": 1}),
+        creates=True,
+    ),
+    DHCase(
+        "new_run-uuid",
+        "new_run",
+        lambda s: {"project": P, "kind": KIND, "task": TASK, "uuid": f"{s.name}uuid".ljust(32, "0")},
+        lambda h, s: h("new_run", P, KIND, uuid=f"{s.name}uuid".ljust(32, "0"), task=TASK),
+        creates=True,
+    ),
     DHCase("get_run-key", "get_run", lambda s: {"identifier": s.key("done")}, lambda h, s: h("get_run", s.key("done"))),
     DHCase("get_run-id", "get_run", lambda s: {"identifier": s.runs["done"], "project": P}, lambda h, s: h("get_run", s.runs["done"], P)),
-    DHCase("project_get_run", "project_get_run", lambda s: {"project": P, "identifier": s.runs["done"]}, lambda h, s: h("get_run", s.runs["done"], P), drop_theirs=PROJECT_REFRESH),
+    DHCase(
+        "project_get_run",
+        "project_get_run",
+        lambda s: {"project": P, "identifier": s.runs["done"]},
+        lambda h, s: h("get_run", s.runs["done"], P),
+        drop_theirs=PROJECT_REFRESH,
+    ),
     # listings read project LISTED, whose 30 runs (two pages) do not change while the tests run
     DHCase("list_runs", "list_runs", lambda s: {"project": LISTED}, lambda h, s: h("list_runs", LISTED), drop_theirs=PROJECT_REFRESH),
-    DHCase("list_runs-filters", "list_runs", lambda s: {"project": LISTED, "state": "COMPLETED", "kind": KIND, "q": "a"},
-           lambda h, s: h("list_runs", LISTED, state="COMPLETED", kind=KIND, q="a")),
-    DHCase("project_list_runs", "project_list_runs", lambda s: {"project": LISTED, "kind": KIND}, lambda h, s: h("list_runs", LISTED, kind=KIND),
-           drop_theirs=PROJECT_REFRESH),
-    DHCase("import_run-reset", "import_run", lambda s: {"file": s.files["reset"], "reset_id": True}, lambda h, s: h("import_run", s.files["reset"], reset_id=True), creates=True),
+    DHCase(
+        "list_runs-filters",
+        "list_runs",
+        lambda s: {"project": LISTED, "state": "COMPLETED", "kind": KIND, "q": "a"},
+        lambda h, s: h("list_runs", LISTED, state="COMPLETED", kind=KIND, q="a"),
+    ),
+    DHCase(
+        "project_list_runs",
+        "project_list_runs",
+        lambda s: {"project": LISTED, "kind": KIND},
+        lambda h, s: h("list_runs", LISTED, kind=KIND),
+        drop_theirs=PROJECT_REFRESH,
+    ),
+    DHCase(
+        "import_run-reset",
+        "import_run",
+        lambda s: {"file": s.files["reset"], "reset_id": True},
+        lambda h, s: h("import_run", s.files["reset"], reset_id=True),
+        creates=True,
+    ),
     DHCase("import_run", "import_run", lambda s: {"file": s.files["keep"]}, lambda h, s: h("import_run", s.files["keep"])),
     DHCase("update_run", "update_run", lambda s: {"key": s.key("upd"), "description": "wired"}, lambda h, s: _update(h, s)),
     DHCase("delete_run", "delete_run", lambda s: {"identifier": s.key("del")}, lambda h, s: h("delete_run", s.key("del"))),
-    DHCase("project_delete_run", "project_delete_run", lambda s: {"project": P, "identifier": s.runs["pdel"], "entity_id": None},
-           lambda h, s: h("delete_run", s.runs["pdel"], P), drop_theirs=PROJECT_REFRESH),
+    DHCase(
+        "project_delete_run",
+        "project_delete_run",
+        lambda s: {"project": P, "identifier": s.runs["pdel"], "entity_id": None},
+        lambda h, s: h("delete_run", s.runs["pdel"], P),
+        drop_theirs=PROJECT_REFRESH,
+    ),
     DHCase("refresh", "refresh", lambda s: {"key": s.key("done")}, lambda h, s: h("get_run", s.runs["done"], P)),
     DHCase("stop", "stop", lambda s: {"key": s.key("running")}, lambda h, s: h("stop_run", s.runs["running"], P)),
     DHCase("resume", "resume", lambda s: {"key": s.key("done")}, lambda h, s: h("run_action", s.runs["done"], "resume", P)),
@@ -172,7 +225,9 @@ def dh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         env = {**os.environ, "DHCORE_ENDPOINT": proxy.url, "DHCORE_USER": BASIC_USER, "DHCORE_PASSWORD": BASIC_PASSWORD, "HOME": str(tmp)}
         env.pop("DH_CONFIG", None)
         with proxy.capture() as recorded:
-            proc = subprocess.run([python, str(HERE / "dh_sdk_driver.py"), str(tmp / "plan.json")], env=env, capture_output=True, text=True, timeout=300, cwd=tmp)
+            proc = subprocess.run(
+                [python, str(HERE / "dh_sdk_driver.py"), str(tmp / "plan.json")], env=env, capture_output=True, text=True, timeout=300, cwd=tmp
+            )
         assert proc.returncode == 0, proc.stderr[-3000:]
         results = json.loads(proc.stdout.strip().splitlines()[-1])
         os.environ[f"AIRFLOW_CONN_{CONN_ID.upper()}"] = json.dumps(connection(proxy.url))
@@ -273,10 +328,27 @@ def test_the_sdk_parses_every_error_and_fault(dh: dict[str, Any]) -> None:
 
     emulator, proxy, tmp = dh["emulator"], dh["proxy"], dh["tmp"]
     emulator.faults.clear()
-    cases = [["404", "get_missing"], ["400", "bad_task"], ["fault-500", "get_run"], ["fault-502", "list"], ["fault-503", "get_run"],
-             ["fault-429", "get_run"], ["fault-401", "get_run"], ["fault-403", "list"], ["reset", "get_run"], ["after", "get_run"]]
-    env = {**os.environ, "DHCORE_ENDPOINT": proxy.url, "DHCORE_USER": BASIC_USER, "DHCORE_PASSWORD": BASIC_PASSWORD, "HOME": str(tmp),
-           "EMULATOR": proxy.url, "RUN_KEY": dh["theirs"].key("done")}
+    cases = [
+        ["404", "get_missing"],
+        ["400", "bad_task"],
+        ["fault-500", "get_run"],
+        ["fault-502", "list"],
+        ["fault-503", "get_run"],
+        ["fault-429", "get_run"],
+        ["fault-401", "get_run"],
+        ["fault-403", "list"],
+        ["reset", "get_run"],
+        ["after", "get_run"],
+    ]
+    env = {
+        **os.environ,
+        "DHCORE_ENDPOINT": proxy.url,
+        "DHCORE_USER": BASIC_USER,
+        "DHCORE_PASSWORD": BASIC_PASSWORD,
+        "HOME": str(tmp),
+        "EMULATOR": proxy.url,
+        "RUN_KEY": dh["theirs"].key("done"),
+    }
     env.pop("DH_CONFIG", None)
     proc = subprocess.run([_sdk_python(), "-c", PARSE_SCRIPT, json.dumps(cases)], env=env, capture_output=True, text=True, timeout=300, cwd=tmp)
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -22,7 +22,9 @@ def ex(method: str = "GET", path: str = "/x", query: tuple[tuple[str, str], ...]
 def test_forwards_and_records_without_credentials() -> None:
     with serve_recorded("digitalhub", None, headers=("x-probe",)) as (emulator, proxy):
         with proxy.capture() as seen:
-            answer = requests.get(f"{proxy.url}/api/v1/projects", params={"size": "5", "page": "0"}, auth=("admin", "dh-secret-4e1f"), headers={"X-Probe": "1"}, timeout=10)
+            answer = requests.get(
+                f"{proxy.url}/api/v1/projects", params={"size": "5", "page": "0"}, auth=("admin", "dh-secret-4e1f"), headers={"X-Probe": "1"}, timeout=10
+            )
         assert answer.status_code == 200 and "content" in answer.json()
         (only,) = seen
         assert (only.method, only.path, only.params(), only.status) == ("GET", "/api/v1/projects", {"size": "5", "page": "0"}, 200)
