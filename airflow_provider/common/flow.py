@@ -84,6 +84,14 @@ class Now:
     """Ask the driver for ``time.time()`` (kept out of flows so tests can fake the clock)."""
 
 
+@dataclass(frozen=True)
+class Mask:
+    """Ask the driver to register a secret the flow learnt (a minted session token) with Airflow's
+    masker before anything can log it; the sync and async maskers differ, so flows cannot call them."""
+
+    secret: str
+
+
 @dataclass(frozen=True, eq=False)
 class Shared:
     """A value many concurrent flows may share, e.g. one list call answering every wait on a project.
@@ -114,7 +122,7 @@ class Gather:
     flow: Callable[[Sequence[Any]], Flow[Mapping[Any, Any]]]
 
 
-Step = Call | Sleep | Now | Shared | Gather
+Step = Call | Sleep | Now | Mask | Shared | Gather
 Flow = Generator[Step, Any, T]
 
 
@@ -201,7 +209,13 @@ class FlowRunner:
             return True, stop.value
 
 
-def run_sync(flow: Flow[T], execute: Callable[[Call], Any], sleep: Callable[[float], None], now: Callable[[], float]) -> T:
+def run_sync(
+    flow: Flow[T],
+    execute: Callable[[Call], Any],
+    sleep: Callable[[float], None],
+    now: Callable[[], float],
+    mask: Callable[[str], None] | None = None,
+) -> T:
     runner = FlowRunner(flow)
     done, value = runner.first()
     while not done:
@@ -211,10 +225,12 @@ def run_sync(flow: Flow[T], execute: Callable[[Call], Any], sleep: Callable[[flo
                 result: Any = None
             elif isinstance(value, Now):
                 result = now()
+            elif isinstance(value, Mask):
+                result = _masked(mask, value)
             elif isinstance(value, Shared):
-                result = run_sync(value.flow, execute, sleep, now)
+                result = run_sync(value.flow, execute, sleep, now, mask)
             elif isinstance(value, Gather):
-                result = run_sync(value.flow((value.item,)), execute, sleep, now).get(value.item)
+                result = run_sync(value.flow((value.item,)), execute, sleep, now, mask).get(value.item)
             else:
                 result = execute(value)
         except Exception as exc:  # noqa: BLE001 - handed to the flow, which may catch it
@@ -223,6 +239,13 @@ def run_sync(flow: Flow[T], execute: Callable[[Call], Any], sleep: Callable[[flo
         done, value = runner.send(result)
     # the flow's own return annotation is the promise: a generator's result is not checked at run time
     return cast(T, value)
+
+
+def _masked(mask: Callable[[str], T] | None, step: Mask) -> T:
+    # a driver without a masker must not let a minted secret pass unregistered
+    if mask is None:
+        raise RuntimeError("this flow yields a secret to mask (Mask step), but its driver was given no masker")
+    return mask(step.secret)
 
 
 class Coalescer(Protocol):
@@ -240,10 +263,10 @@ async def run_async(
     execute: Callable[[Call], Any],
     sleep: Callable[[float], Any],
     now: Callable[[], float],
-    shared: Callable[[Shared, Callable[[], Any]], Any] | None = None,
     coalescer: Coalescer | None = None,
+    mask: Callable[[str], Awaitable[None]] | None = None,
 ) -> T:
-    """``coalescer`` (or the older ``shared(step, compute)``) serves :class:`Shared` steps (see
+    """``coalescer`` serves :class:`Shared`, :class:`Gather` and aligned :class:`Sleep` steps (see
     ``SharedValues``); without one, shared and gathered steps just run for this flow alone."""
     runner = FlowRunner(flow)
     done, value = runner.first()
@@ -254,21 +277,20 @@ async def run_async(
                 result: Any = None
             elif isinstance(value, Now):
                 result = now()
+            elif isinstance(value, Mask):
+                result = await _masked(mask, value)
             elif isinstance(value, Shared):
                 step = value
 
                 def compute(step: Shared = step) -> Any:
-                    return run_async(step.flow, execute, sleep, now, shared, coalescer)
+                    return run_async(step.flow, execute, sleep, now, coalescer, mask)
 
-                if coalescer is not None:
-                    result = await coalescer.shared(step, compute)
-                else:
-                    result = await (shared(step, compute) if shared is not None else compute())
+                result = await (coalescer.shared(step, compute) if coalescer is not None else compute())
             elif isinstance(value, Gather):
                 batch = value
 
                 def compute_batch(items: Sequence[Any], batch: Gather = batch) -> Any:
-                    return run_async(batch.flow(items), execute, sleep, now, shared, coalescer)
+                    return run_async(batch.flow(items), execute, sleep, now, coalescer, mask)
 
                 if coalescer is not None:
                     result = await coalescer.gather(batch, compute_batch)

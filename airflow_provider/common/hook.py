@@ -22,12 +22,12 @@ from urllib.parse import urlsplit
 
 from airflow.sdk import BaseHook
 
-from airflow_provider.common.errors import ApiError, ConfigError, ProviderError
+from airflow_provider.common.errors import ConfigError, ProviderError
 from airflow_provider.common.flow import Call, Flow, Gather, Shared, SharedValues, Sleep, run_async, run_sync
 from airflow_provider.common.retry import RetryPolicy
+from airflow_provider.common.session import SessionAuth, with_session
 from airflow_provider.common.transport import (
     AsyncTransport,
-    Auth,
     ErrorParser,
     SyncTransport,
     Target,
@@ -48,37 +48,14 @@ CONNECTION_TTL = 300.0
 
 class _LoopConnection:
     """One connection as every trigger of one event loop uses it: the transport (hence the auth
-    object and its session token) and the lock that makes logins single-flight."""
+    object and its session token), resolved at loop time ``born``."""
 
     def __init__(self, transport: AsyncTransport, born: float) -> None:
         self.transport = transport
         self.born = born
-        self.login_lock = asyncio.Lock()
-        self.logins = 0
 
 
 _CONNECTIONS_BY_LOOP: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, str], asyncio.Future[_LoopConnection]]] = weakref.WeakKeyDictionary()
-
-
-class SessionAuth(Auth):
-    """Credentials exchanged for a token by a login call (PaddleFlow).
-
-    The driver logs in lazily, and once more when the platform answers 401 to a token it had
-    accepted (tokens expire); a second 401 is final.
-    """
-
-    token: str | None = None
-
-    def login_call(self) -> Call:
-        raise NotImplementedError
-
-    def accept(self, answer: Any) -> str:
-        """Store the token from the login answer and return it (so the driver can mask it)."""
-        raise NotImplementedError
-
-    def rejected(self, err: ApiError) -> bool:
-        """Whether this error means "the token is no longer good" (PaddleFlow answers 400 with a code)."""
-        return err.status == 401
 
 
 def extra_of(conn: Connection) -> dict[str, Any]:
@@ -229,21 +206,10 @@ class SyncPlatformHook(_PlatformHookMixin, BaseHook):
         transport = self.transport
         auth = transport.target.auth
         if isinstance(auth, SessionAuth) and not call.anonymous:
-            if auth.token is None:
-                self._login(auth)
-            try:
-                return transport.execute(call)
-            except ApiError as err:
-                if not auth.rejected(err):
-                    raise
-                self._login(auth)
+            from airflow.sdk.log import mask_secret
+
+            return run_sync(with_session(call, auth), transport.execute, time.sleep, time.time, mask_secret)
         return transport.execute(call)
-
-    def _login(self, auth: SessionAuth) -> None:
-        from airflow.sdk.log import mask_secret
-
-        auth.token = None
-        mask_secret(auth.accept(self.transport.execute(auth.login_call())))
 
     def test_connection(self) -> tuple[bool, str]:
         try:
@@ -329,32 +295,13 @@ class AsyncPlatformHook(_PlatformHookMixin):
         return await self.shared(step, compute)
 
     async def _execute(self, call: Call) -> Any:
-        conn = await self._connection()
-        transport = conn.transport
+        transport = (await self._connection()).transport
         auth = transport.target.auth
         if isinstance(auth, SessionAuth) and not call.anonymous:
-            if auth.token is None:
-                await self._login(conn, auth, None)
-            used = auth.token
-            try:
-                return await transport.execute(call)
-            except ApiError as err:
-                if not auth.rejected(err):
-                    raise
-                await self._login(conn, auth, used)
+            from airflow.sdk.log import amask_secret
+
+            return await run_async(with_session(call, auth), transport.execute, asyncio.sleep, time.time, coalescer=self, mask=amask_secret)
         return await transport.execute(call)
-
-    async def _login(self, conn: _LoopConnection, auth: SessionAuth, stale: str | None) -> None:
-        """Log in unless another trigger already replaced the token ``stale`` (single-flight)."""
-        from airflow.sdk.log import amask_secret
-
-        async with conn.login_lock:
-            if auth.token is not None and auth.token != stale:
-                return
-            auth.token = None
-            token = auth.accept(await conn.transport.execute(auth.login_call()))
-            conn.logins += 1
-            await amask_secret(token)
 
     async def test_connection(self) -> tuple[bool, str]:
         try:

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider.common.errors import ApiError, ConfigError
 from airflow_provider.common.flow import Call, Flow, endpoint
-from airflow_provider.common.hook import AsyncPlatformHook, SessionAuth, SyncPlatformHook, base_url, common_target_options
+from airflow_provider.common.hook import AsyncPlatformHook, SyncPlatformHook, base_url, common_target_options
+from airflow_provider.common.session import SessionAuth
 from airflow_provider.common.transport import ErrorParser, Target
 from airflow_provider.paddleflow import api, api_admin, api_storage
 
