@@ -291,9 +291,6 @@ class AsyncPlatformHook(_PlatformHookMixin):
         assert step.align is not None
         return self._store().pace((self.conn_id, *step.align), step.seconds)
 
-    async def _shared(self, step: Shared, compute: Callable[[], Any]) -> Any:
-        return await self.shared(step, compute)
-
     async def _execute(self, call: Call) -> Any:
         transport = (await self._connection()).transport
         auth = transport.target.auth
