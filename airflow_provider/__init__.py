@@ -19,16 +19,6 @@ PROJECT_URLS: dict[str, str] = {
 }
 
 PLATFORMS = ("dataiku", "digitalhub", "aqueduct", "paddleflow")
-# kept in sync with airflow_provider.common.links (a test compares them; no Airflow import here)
-_LINKS = (
-    "RemoteRunLink",
-    "DataikuScenarioRunLink",
-    "DataikuCodeStudioLink",
-    "DataikuCodeStudioTemplateLink",
-    "DigitalHubRunLink",
-    "AqueductExperimentLink",
-    "PaddleflowRunLink",
-)
 _LISTS = ("connection-types", "hooks", "operators", "sensors", "triggers", "extra-links", "integrations")
 
 
@@ -42,7 +32,8 @@ def get_provider_info() -> dict[str, Any]:
         "documentation-url": PROJECT_URLS["Documentation"],
         "project-urls": dict(PROJECT_URLS),
         "triggers": [{"integration-name": "Remote jobs", "python-modules": ["airflow_provider.common.trigger"]}],
-        "extra-links": [f"airflow_provider.common.links.{name}" for name in _LINKS],
+        # each platform adds its own labelled links; the generic one serves operators outside the four
+        "extra-links": ["airflow_provider.common.links.RemoteRunLink"],
     }
     from airflow_provider.common.assets import provider_info as asset_uris
 

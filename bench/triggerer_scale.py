@@ -242,7 +242,7 @@ def seed(variant: str, n: int, interval: float, emulators: dict[str, Emulator]) 
             return {"job_id": state["jobId"], "what": "template build"}, time.time() + build
 
         made = _pool_map(make, list(range(n)))
-        return [trigger("airflow_provider.dataiku.codestudio_jobs.DSSFutureJob", "bench_dss", r, e) for r, e in made], [e for _, e in made]
+        return [trigger("airflow_provider.dataiku.jobs.DSSFutureJob", "bench_dss", r, e) for r, e in made], [e for _, e in made]
 
     if variant == "aqueduct":
         from airflow_provider.aqueduct.hook import AqueductHook
@@ -262,14 +262,14 @@ def seed(variant: str, n: int, interval: float, emulators: dict[str, Emulator]) 
         return [trigger("airflow_provider.aqueduct.jobs.AqueductTaskJob", "bench_aq", r, e) for r, e in zip(refs, ends, strict=True)], ends
 
     if variant == "paddleflow":
-        from airflow_provider.paddleflow.hook import PaddleflowHook
+        from airflow_provider.paddleflow.hook import PaddleFlowHook
 
         def make(i: int) -> dict[str, Any]:
             seconds = max(0.0, ends[i] - time.time() - 0.15)
-            return {"run_id": _hook(PaddleflowHook, "bench_pf").create_run(run_yaml_raw=TIMED_YAML, param={"duration": round(seconds, 3)})}
+            return {"run_id": _hook(PaddleFlowHook, "bench_pf").create_run(run_yaml_raw=TIMED_YAML, param={"duration": round(seconds, 3)})}
 
         refs = timed(make)
-        return [trigger("airflow_provider.paddleflow.jobs.PaddleflowRunJob", "bench_pf", r, e) for r, e in zip(refs, ends, strict=True)], ends
+        return [trigger("airflow_provider.paddleflow.jobs.PaddleFlowRunJob", "bench_pf", r, e) for r, e in zip(refs, ends, strict=True)], ends
     raise ValueError(variant)
 
 
@@ -431,7 +431,7 @@ import airflow.sdk
 t1 = time.perf_counter()
 if {ours}:
     for platform in ("dataiku", "digitalhub", "aqueduct", "paddleflow"):
-        for leaf in ("operators", "sensors", "codestudio_operators", "codestudio_sensors"):
+        for leaf in ("operators", "sensors"):
             try:
                 importlib.import_module(f"airflow_provider.{{platform}}.{{leaf}}")
             except ModuleNotFoundError as exc:
@@ -448,14 +448,14 @@ from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow_provider.dataiku.operators import DataikuRunScenarioOperator
 from airflow_provider.digitalhub.operators import DigitalHubCreateRunOperator
 from airflow_provider.aqueduct.operators import AqueductExecuteExtensionOperator
-from airflow_provider.paddleflow.operators import PaddleflowCreateRunOperator
+from airflow_provider.paddleflow.operators import PaddleFlowCreateRunOperator
 with DAG("bench_{kind}", schedule=None, start_date=dt.datetime(2026, 1, 1)) as dag:
 """
 OURS = [
     'DataikuRunScenarioOperator(task_id="t{i}", project_key="P", scenario_id="S{i}", deferrable=True)',
     'DigitalHubCreateRunOperator(task_id="t{i}", project="p", kind="python+job:run", task="python+job://p/t{i}", deferrable=True)',
     'AqueductExecuteExtensionOperator(task_id="t{i}", extension="demo", action="echo", parameters={{"x": "{i}"}}, deferrable=True)',
-    'PaddleflowCreateRunOperator(task_id="t{i}", yaml_file="run.yaml", fs_name="fs", deferrable=True)',
+    'PaddleFlowCreateRunOperator(task_id="t{i}", yaml_file="run.yaml", fs_name="fs", deferrable=True)',
 ]
 PARSE_PROBE = """
 import time, json, runpy

@@ -18,7 +18,7 @@ HOOK_MODULES = {
     "DataikuHook": "airflow_provider.dataiku.hook",
     "DigitalHubHook": "airflow_provider.digitalhub.hook",
     "AqueductHook": "airflow_provider.aqueduct.hook",
-    "PaddleflowHook": "airflow_provider.paddleflow.hook",
+    "PaddleFlowHook": "airflow_provider.paddleflow.hook",
 }
 
 

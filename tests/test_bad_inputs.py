@@ -87,7 +87,7 @@ def _hooks(platform: str) -> tuple[type, type]:
     import importlib
 
     module = importlib.import_module(f"airflow_provider.{platform}.hook")
-    names = {"dataiku": "Dataiku", "digitalhub": "DigitalHub", "aqueduct": "Aqueduct", "paddleflow": "Paddleflow"}[platform]
+    names = {"dataiku": "Dataiku", "digitalhub": "DigitalHub", "aqueduct": "Aqueduct", "paddleflow": "PaddleFlow"}[platform]
     return getattr(module, f"{names}Hook"), getattr(module, f"{names}AsyncHook")
 
 
@@ -276,7 +276,7 @@ def _operator_cases() -> dict[str, tuple[Callable[[], Any], str]]:
     from airflow_provider.aqueduct.operators import AqueductExecuteExtensionOperator, AqueductUploadFilesOperator
     from airflow_provider.dataiku.operators import DataikuRunScenarioOperator
     from airflow_provider.digitalhub.operators import DigitalHubCreateRunOperator
-    from airflow_provider.paddleflow.operators import PaddleflowCreateRunOperator
+    from airflow_provider.paddleflow.operators import PaddleFlowCreateRunOperator
 
     dss = {"task_id": "t", "project_key": "P", "scenario_id": "S"}
     pf = {"task_id": "t", "yaml_raw": "name: x"}
@@ -291,11 +291,11 @@ def _operator_cases() -> dict[str, tuple[Callable[[], Any], str]]:
             r"max_resubmits must be 0 or more",
         ),
         "pf_two_sources": (
-            lambda: PaddleflowCreateRunOperator(task_id="t", yaml_raw="a", pipeline_id="p"),
+            lambda: PaddleFlowCreateRunOperator(task_id="t", yaml_raw="a", pipeline_id="p"),
             r"exactly one of yaml_file, yaml_raw or pipeline_id",
         ),
-        "pf_bad_failure_strategy": (lambda: PaddleflowCreateRunOperator(**pf, failure_strategy="retry"), r"failure_strategy must be fail_fast or continue"),
-        "pf_lookup_timeout_zero": (lambda: PaddleflowCreateRunOperator(**pf, lookup_timeout=0), r"lookup_timeout must be positive"),
+        "pf_bad_failure_strategy": (lambda: PaddleFlowCreateRunOperator(**pf, failure_strategy="retry"), r"failure_strategy must be fail_fast or continue"),
+        "pf_lookup_timeout_zero": (lambda: PaddleFlowCreateRunOperator(**pf, lookup_timeout=0), r"lookup_timeout must be positive"),
         "aq_poll_interval_negative": (
             lambda: AqueductExecuteExtensionOperator(task_id="t", extension="demo", action="echo", poll_interval=-1),
             r"poll_interval must be positive",
@@ -356,10 +356,10 @@ def test_digitalhub_bad_yaml(
 
 
 def test_paddleflow_malformed_yaml(servers: dict[str, Any], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    from airflow_provider.paddleflow.hook import PaddleflowHook
+    from airflow_provider.paddleflow.hook import PaddleFlowHook
 
     _set_conn(monkeypatch, "good", _good_conn("paddleflow", servers["paddleflow"][1].url))
-    outcome = _attempt(lambda: PaddleflowHook("good").create_run(run_yaml_raw="name: [unclosed\n  entry_points: {"), caplog)
+    outcome = _attempt(lambda: PaddleFlowHook("good").create_run(run_yaml_raw="name: [unclosed\n  entry_points: {"), caplog)
     _check(outcome, (ConfigError, ApiError), r"(?i)yaml", 3, [])
 
 
@@ -376,7 +376,7 @@ def test_paddleflow_malformed_yaml(servers: dict[str, Any], monkeypatch: pytest.
 def test_aqueduct_bad_parameters(
     params: dict[str, Any], pattern: str, servers: dict[str, Any], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from airflow_provider.aqueduct.api import validate_parameters
+    from airflow_provider.aqueduct.api.extensions import validate_parameters
     from airflow_provider.aqueduct.hook import AqueductHook
 
     _set_conn(monkeypatch, "good", _good_conn("aqueduct", servers["aqueduct"][1].url))

@@ -141,13 +141,13 @@ def test_digitalhub_params_and_ids(digitalhub: Any, mode: str, value: str) -> No
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("value", VALUES)
 def test_paddleflow_names_and_ids(paddleflow: Any, mode: str, value: str) -> None:
-    from airflow_provider.paddleflow.hook import PaddleflowAsyncHook, PaddleflowHook
+    from airflow_provider.paddleflow.hook import PaddleFlowAsyncHook, PaddleFlowHook
     from airflow_provider.testing.paddleflow import DEMO_YAML
 
-    run_id = _call(mode, PaddleflowHook, PaddleflowAsyncHook, "enc_pf", "create_run", run_yaml_raw=DEMO_YAML, desc=value)
+    run_id = _call(mode, PaddleFlowHook, PaddleFlowAsyncHook, "enc_pf", "create_run", run_yaml_raw=DEMO_YAML, desc=value)
     assert paddleflow[0].state.runs[run_id].description == value
     with pytest.raises(NotFoundError) as missing:
-        _call(mode, PaddleflowHook, PaddleflowAsyncHook, "enc_pf", "show_run", value)
+        _call(mode, PaddleFlowHook, PaddleFlowAsyncHook, "enc_pf", "show_run", value)
     # PaddleFlow's router matches the decoded path: an id holding "/" is another path, as on the real server
     assert missing.value.code == ("PathNotFound" if "/" in value else "RunNotFound"), missing.value
     assert any(r.path.endswith(f"/run/{value}") for r in paddleflow[0].faults.calls("GET")), "the id did not arrive as given"

@@ -116,7 +116,7 @@ def _aq(emulator: Any) -> Platform:
     exp = hook.create_experiment("fail fast", "waits that must end early")
 
     def start() -> str:
-        from airflow_provider.aqueduct.api import validate_parameters
+        from airflow_provider.aqueduct.api.extensions import validate_parameters
 
         params = validate_parameters(hook.get_extension_action("demo", "sleep"), {"seconds": 30, "experiment": exp.eid})
         return str(hook.execute_extension("demo", "sleep", params, experiment_uuid=exp.uuid).uuid)
@@ -141,23 +141,23 @@ def _aq(emulator: Any) -> Platform:
 
 
 def _pf(emulator: Any) -> Platform:
-    from airflow_provider.paddleflow.hook import PaddleflowHook
-    from airflow_provider.paddleflow.operators import PaddleflowCreateRunOperator
-    from airflow_provider.paddleflow.sensors import PaddleflowRunSensor
+    from airflow_provider.paddleflow.hook import PaddleFlowHook
+    from airflow_provider.paddleflow.operators import PaddleFlowCreateRunOperator
+    from airflow_provider.paddleflow.sensors import PaddleFlowRunSensor
     from airflow_provider.testing.paddleflow import DEMO_YAML
 
     def start() -> str:
-        return str(PaddleflowHook("ff_pf").create_run(run_yaml_raw=DEMO_YAML, run_name=f"ff_{next(_seq)}"))
+        return str(PaddleFlowHook("ff_pf").create_run(run_yaml_raw=DEMO_YAML, run_name=f"ff_{next(_seq)}"))
 
     return Platform(
         "paddleflow",
         emulator,
         lambda: {"method": "GET", "path_pattern": r"/api/paddleflow/v1/run(/run-\d+)?/?$"},
-        lambda tid, deferrable: PaddleflowCreateRunOperator(
+        lambda tid, deferrable: PaddleFlowCreateRunOperator(
             task_id=tid, yaml_raw=DEMO_YAML, run_name=f"ff_{next(_seq)}", paddleflow_conn_id="ff_pf", deferrable=deferrable, poll_interval=POLL
         ),
         start,
-        lambda tid, run_id, kw: PaddleflowRunSensor(task_id=tid, run_id=run_id, paddleflow_conn_id="ff_pf", **kw),
+        lambda tid, run_id, kw: PaddleFlowRunSensor(task_id=tid, run_id=run_id, paddleflow_conn_id="ff_pf", **kw),
     )
 
 

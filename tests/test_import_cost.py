@@ -18,13 +18,8 @@ import airflow.sdk
 before = set(sys.modules)
 loaded = []
 for platform in {platforms}:
-    for leaf in ("operators", "sensors", "codestudio_operators", "codestudio_sensors"):
-        try:
-            importlib.import_module(f"airflow_provider.{{platform}}.{{leaf}}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"airflow_provider.{{platform}}.{{leaf}}" and exc.name != f"airflow_provider.{{platform}}":
-                raise
-            continue
+    for leaf in ("operators", "sensors"):
+        importlib.import_module(f"airflow_provider.{{platform}}.{{leaf}}")
         loaded.append(f"{{platform}}.{{leaf}}")
 print(json.dumps({{"loaded": loaded, "new": sorted(set(sys.modules) - before)}}))
 """

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
-from airflow_provider.aqueduct import api
+from airflow_provider.aqueduct.api import experiments, tasks
+from airflow_provider.aqueduct.states import FINAL_STATES
 from airflow_provider.common.errors import ConfigError
-from airflow_provider.common.events import Observation, RemoteEventTrigger, parse_time
+from airflow_provider.common.events import Observation, RemoteEventTrigger, checked_choices, parse_time
 from airflow_provider.common.flow import Flow, Shared
 
 if TYPE_CHECKING:
     from airflow_provider.common.transport import Target
 
-TASK_FINAL = ("SUCCESS", "FAILURE", "REVOKED")
 #: experiments / tasks read per poll
 PAGE = 100
 
@@ -42,12 +42,12 @@ class AqueductExperimentTaggedTrigger(RemoteEventTrigger):
 
     def observe(self) -> Flow[list[Observation]]:
         tag = str(self.filters["tag"])
-        experiments = yield Shared(("aq-tagged", tag), self.poll_interval, api.find_experiments(limit=PAGE, tags=[tag]))
+        tagged = yield Shared(("aq-tagged", tag), self.poll_interval, experiments.find_experiments(limit=PAGE, tags=[tag]))
         return [
             Observation(
                 e.uuid, "tagged", parse_time(e.updated_at or e.created_at), {"experiment_uuid": e.uuid, "experiment_eid": e.eid, "title": e.title, "tag": tag}
             )
-            for e in experiments
+            for e in tagged
         ]
 
     def url(self, target: Target, o: Observation) -> str | None:
@@ -67,22 +67,17 @@ class AqueductTaskFinishedTrigger(RemoteEventTrigger):
     filter_fields: ClassVar[tuple[str, ...]] = ("extension", "action", "states")
 
     def validate(self) -> None:
-        states = self.filters["states"]
-        if states is not None:
-            bad = [s for s in states if s not in TASK_FINAL]
-            if bad or isinstance(states, str):
-                raise ConfigError(f"states must be a list of {', '.join(TASK_FINAL)}; got {states!r}")
-            self.filters["states"] = sorted(states)
+        self.filters["states"] = checked_choices("states", self.filters["states"], FINAL_STATES)
 
     def scope(self) -> str:
         return f"tasks/{self.filters['extension'] or '*'}"
 
     def observe(self) -> Flow[list[Observation]]:
         extension, action = self.filters["extension"], self.filters["action"]
-        tasks = yield Shared(("aq-tasks", extension), self.poll_interval, api.get_tasks(limit=PAGE, extension_name=extension))
-        wanted = set(self.filters["states"] or TASK_FINAL)
+        listed = yield Shared(("aq-tasks", extension), self.poll_interval, tasks.get_tasks(limit=PAGE, extension_name=extension))
+        wanted = set(self.filters["states"] or FINAL_STATES)
         found = []
-        for t in tasks:
+        for t in listed:
             if t.task_status not in wanted or (action and t.action_name != action):
                 continue
             exp = t.experiment or {}

@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow_provider.aqueduct import api
+from airflow_provider.aqueduct.api import experiments, extensions, files, graphql, tasks
 from airflow_provider.common.flow import Flow, endpoint
 from airflow_provider.common.hook import AsyncPlatformHook, SyncPlatformHook, base_url, common_target_options, extra_of
 from airflow_provider.common.transport import Auth, ErrorParser, HeaderAuth, NoAuth, Target
@@ -37,31 +37,31 @@ class AqueductCalls:
     hook_name = "Aqueduct"
     parse_error: ClassVar[ErrorParser] = staticmethod(parse_aqueduct_error)
 
-    create_experiment = endpoint(api.create_experiment)
-    find_experiments = endpoint(api.find_experiments)
-    find_all_experiments = endpoint(api.find_all_experiments)
-    get_experiment_by_eid = endpoint(api.get_experiment_by_eid)
-    get_experiment_by_uuid = endpoint(api.get_experiment_by_uuid)
-    get_experiment = endpoint(api.get_experiment)
-    remove_experiment_by_eid = endpoint(api.remove_experiment_by_eid)
-    remove_experiment_by_uuid = endpoint(api.remove_experiment_by_uuid)
-    update_experiment = endpoint(api.update_experiment)
-    add_tags = endpoint(api.add_tags)
-    remove_tag = endpoint(api.remove_tag)
-    get_tags = endpoint(api.get_tags)
-    upload_file = endpoint(api.upload_file)
-    list_files = endpoint(api.list_files)
-    download_file = endpoint(api.download_file)
-    remove_files = endpoint(api.remove_files)
-    get_extensions = endpoint(api.get_extensions)
-    get_extension_action = endpoint(api.get_extension_action)
-    detect_generation = endpoint(api.detect_generation)
-    execute_extension = endpoint(api.execute_extension)
-    get_task = endpoint(api.get_task)
-    get_tasks = endpoint(api.get_tasks)
-    find_action_tasks = endpoint(api.find_action_tasks)
-    cancel_task = endpoint(api.cancel_task)
-    get_current_user = endpoint(api.get_current_user)
+    create_experiment = endpoint(experiments.create_experiment)
+    find_experiments = endpoint(experiments.find_experiments)
+    find_all_experiments = endpoint(experiments.find_all_experiments)
+    get_experiment_by_eid = endpoint(experiments.get_experiment_by_eid)
+    get_experiment_by_uuid = endpoint(experiments.get_experiment_by_uuid)
+    get_experiment = endpoint(experiments.get_experiment)
+    remove_experiment_by_eid = endpoint(experiments.remove_experiment_by_eid)
+    remove_experiment_by_uuid = endpoint(experiments.remove_experiment_by_uuid)
+    update_experiment = endpoint(experiments.update_experiment)
+    add_tags = endpoint(experiments.add_tags)
+    remove_tag = endpoint(experiments.remove_tag)
+    get_tags = endpoint(experiments.get_tags)
+    upload_file = endpoint(files.upload_file)
+    list_files = endpoint(files.list_files)
+    download_file = endpoint(files.download_file)
+    remove_files = endpoint(files.remove_files)
+    get_extensions = endpoint(extensions.get_extensions)
+    get_extension_action = endpoint(extensions.get_extension_action)
+    detect_generation = endpoint(graphql.detect_generation)
+    execute_extension = endpoint(extensions.execute_extension)
+    get_task = endpoint(tasks.get_task)
+    get_tasks = endpoint(tasks.get_tasks)
+    find_action_tasks = endpoint(tasks.find_action_tasks)
+    cancel_task = endpoint(tasks.cancel_task)
+    get_current_user = endpoint(graphql.get_current_user)
 
     @classmethod
     def build_target(cls, conn: Connection) -> Target:
@@ -75,7 +75,7 @@ class AqueductCalls:
 
     @staticmethod
     def ping() -> Flow[Any]:
-        return (yield from api.get_current_user())
+        return (yield from graphql.get_current_user())
 
 
 class AqueductHook(AqueductCalls, SyncPlatformHook):

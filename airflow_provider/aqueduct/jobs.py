@@ -4,24 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider.aqueduct import api
+from airflow_provider.aqueduct import models
+from airflow_provider.aqueduct.api import tasks
+from airflow_provider.aqueduct.states import FINAL_STATES, STATE_PHASE
 from airflow_provider.common.flow import Flow, Gather
 from airflow_provider.common.jobs import JobStatus, Phase, Ref, RemoteJob
 
 if TYPE_CHECKING:
     from airflow_provider.common.transport import Target
-
-STATUS_PHASE = {
-    "SUCCESS": Phase.SUCCEEDED,
-    "FAILURE": Phase.FAILED,
-    "REVOKED": Phase.CANCELLED,
-    "PENDING": Phase.RUNNING,
-    "STARTED": Phase.RUNNING,
-    "RECEIVED": Phase.RUNNING,
-}
-
-
-ENDED = frozenset({"SUCCESS", "FAILURE", "REVOKED"})
 
 
 def tail(text: str | None, lines: int) -> str:
@@ -41,31 +31,31 @@ class AqueductTaskJob(RemoteJob):
         return ("aq-tasks",) if self.coalesce_window > 0 else None
 
     def status(self, ref: Ref) -> Flow[JobStatus]:
-        task: api.Task | None = None
+        task: models.Task | None = None
         if self.coalesce_window > 0:
             # one batched query per server and window for every waited task of the loop (state only);
             # the tasks that ended are read again together, with their output
-            task = yield Gather(("aq-tasks",), ref["task_id"], self.coalesce_window, api.get_task_states)
-            if task is not None and task.task_status in ENDED:
-                task = yield Gather(("aq-tasks-ended",), ref["task_id"], self.coalesce_window, api.get_tasks_by_id)
+            task = yield Gather(("aq-tasks",), ref["task_id"], self.coalesce_window, tasks.get_task_states)
+            if task is not None and task.task_status in FINAL_STATES:
+                task = yield Gather(("aq-tasks-ended",), ref["task_id"], self.coalesce_window, tasks.get_tasks_by_id)
         if task is None:
-            task = yield from api.get_task(ref["task_id"])
+            task = yield from tasks.get_task(ref["task_id"])
         return self.classify(task)
 
-    def classify(self, task: api.Task) -> JobStatus:
+    def classify(self, task: models.Task) -> JobStatus:
         detail: dict[str, Any] = {"result_code": task.result_code, "extension": task.extension_name, "action": task.action_name}
-        if task.task_status in ENDED:
+        if task.task_status in FINAL_STATES:
             detail.update(stdout_tail=tail(task.std_out, 20), stderr_tail=tail(task.std_err, 20))
-        phase = STATUS_PHASE.get(task.task_status, Phase.UNKNOWN)
+        phase = STATE_PHASE.get(task.task_status, Phase.UNKNOWN)
         if phase is Phase.FAILED and self.accept_nonzero and task.result_code is not None:
             phase = Phase.SUCCEEDED  # the script ran and exited non-zero, which the caller accepts
         return JobStatus(phase, task.task_status, detail)
 
     def cancel(self, ref: Ref) -> Flow[Any]:
-        return (yield from api.cancel_task(ref["task_id"]))
+        return (yield from tasks.cancel_task(ref["task_id"]))
 
     def log_tail(self, ref: Ref, lines: int) -> Flow[str]:
-        task = yield from api.get_task(ref["task_id"])
+        task = yield from tasks.get_task(ref["task_id"])
         return f"stdout:\n{tail(task.std_out, lines)}\nstderr:\n{tail(task.std_err, lines)}"
 
     def failure_details(self, ref: Ref, status: JobStatus) -> Flow[str]:

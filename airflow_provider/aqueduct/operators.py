@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
+from airflow_provider.aqueduct.links import AqueductExperimentLink
 from airflow_provider.common.errors import ConfigError, ProviderError, RemoteJobFailed, SubmitOutcomeUnknown
 from airflow_provider.common.jobs import Phase
-from airflow_provider.common.links import AqueductExperimentLink
 from airflow_provider.common.operator import RemoteJobOperator
 from airflow_provider.common.templating import RefuseEmptyTemplates
 
@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider.aqueduct.hook import AqueductHook
-    from airflow_provider.common.hook import SyncPlatformHook
     from airflow_provider.common.jobs import Ref
 
 
@@ -55,7 +54,7 @@ class AqueductCreateExperimentOperator(RefuseEmptyTemplates, BaseOperator):
         self.aqueduct_conn_id = aqueduct_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_provider.aqueduct.api import TITLE_MAX, title_search_key
+        from airflow_provider.aqueduct.api.experiments import TITLE_MAX, title_search_key
 
         if len(self.title) > TITLE_MAX:
             raise ConfigError(f"title has {len(self.title)} characters; Aqueduct allows at most {TITLE_MAX}")
@@ -136,7 +135,7 @@ class AqueductTagExperimentOperator(RefuseEmptyTemplates, BaseOperator):
         return _summary(experiment)
 
 
-class AqueductExecuteExtensionOperator(RemoteJobOperator):
+class AqueductExecuteExtensionOperator(RemoteJobOperator["AqueductHook"]):
     """Execute an extension action.
 
     Parameters are checked against the action's declared parameters before anything is sent
@@ -182,7 +181,7 @@ class AqueductExecuteExtensionOperator(RemoteJobOperator):
         return {"accept_nonzero": not self.fail_on_nonzero}
 
     def _prepare(self, hook: AqueductHook) -> tuple[list[list[str]], Any]:
-        from airflow_provider.aqueduct.api import validate_parameters
+        from airflow_provider.aqueduct.api.extensions import validate_parameters
 
         action = hook.get_extension_action(self.extension, self.action)
         experiment = hook.get_experiment(self.experiment) if self.experiment else None
@@ -193,7 +192,7 @@ class AqueductExecuteExtensionOperator(RemoteJobOperator):
         return validate_parameters(action, params), experiment
 
     def execute(self, context: Context) -> Any:
-        hook: AqueductHook = self.hook()  # type: ignore[assignment]
+        hook = self.hook()
         if hook.detect_generation() == "tasks":
             return super().execute(context)
         params, _ = self._prepare(hook)
@@ -206,8 +205,8 @@ class AqueductExecuteExtensionOperator(RemoteJobOperator):
                 f"{exc}. This Aqueduct server keeps no task record, so the task is not run again (the action may have run, "
                 f"maybe to completion): look at the log experiment and files of {self.extension}/{self.action} on {hook.target.base_url}"
             ) from None
-        from airflow_provider.aqueduct.api import ExecutionResult
         from airflow_provider.aqueduct.jobs import tail
+        from airflow_provider.aqueduct.models import ExecutionResult
 
         if not isinstance(result, ExecutionResult):
             raise ProviderError(
@@ -229,13 +228,12 @@ class AqueductExecuteExtensionOperator(RemoteJobOperator):
                 "stdout_tail": tail(result.stdout, 20), "stderr_tail": tail(result.stderr, 20), "log_file": result.log_file,
                 "log_experiment": result.log_experiment, "waited": "no"}  # fmt: skip
 
-    def submit(self, hook: SyncPlatformHook, context: Context, tag: str) -> Ref:
-        aq: AqueductHook = hook  # type: ignore[assignment]
-        params, experiment = self._prepare(aq)
+    def submit(self, hook: AqueductHook, context: Context, tag: str) -> Ref:
+        params, experiment = self._prepare(hook)
         if experiment is None:
             raise ConfigError("this Aqueduct server runs actions as tasks owned by an experiment: set experiment= (EID or UUID)")
-        task = aq.execute_extension(self.extension, self.action, params, experiment_uuid=experiment.uuid)
-        from airflow_provider.aqueduct.api import Task
+        task = hook.execute_extension(self.extension, self.action, params, experiment_uuid=experiment.uuid)
+        from airflow_provider.aqueduct.models import Task
 
         if not isinstance(task, Task):
             raise ProviderError(
@@ -246,19 +244,18 @@ class AqueductExecuteExtensionOperator(RemoteJobOperator):
     # Aqueduct tasks carry no free-form tag: this task instance's task is the one of this action on
     # this experiment, with exactly these parameters, received in the time window; two such tasks
     # are ambiguous and adopted by neither lookup (the task fails, saying where to look).
-    def _matching_task(self, hook: SyncPlatformHook, since: float, live_only: bool) -> Ref | None:
-        from airflow_provider.aqueduct.jobs import STATUS_PHASE
+    def _matching_task(self, hook: AqueductHook, since: float, live_only: bool) -> Ref | None:
+        from airflow_provider.aqueduct.states import STATE_PHASE
 
-        aq: AqueductHook = hook  # type: ignore[assignment]
-        params, experiment = self._prepare(aq)
+        params, experiment = self._prepare(hook)
         if experiment is None:
             return None
         wanted = {name: value for name, value in params}
         found = []
-        for task in aq.find_action_tasks(experiment.uuid, self.extension, self.action):
+        for task in hook.find_action_tasks(experiment.uuid, self.extension, self.action):
             if _epoch(task.received_at) < since or not _same_parameters(task.parameter_values(), wanted):
                 continue
-            if live_only and STATUS_PHASE.get(task.task_status) is not Phase.RUNNING:
+            if live_only and STATE_PHASE.get(task.task_status) is not Phase.RUNNING:
                 continue
             found.append(task)
         if len(found) > 1:
@@ -268,16 +265,16 @@ class AqueductExecuteExtensionOperator(RemoteJobOperator):
             )
         return {"task_id": found[0].uuid, "experiment_eid": experiment.eid} if found else None
 
-    def find_submitted(self, hook: SyncPlatformHook, context: Context, tag: str, since: float) -> Ref | None:
+    def find_submitted(self, hook: AqueductHook, context: Context, tag: str, since: float) -> Ref | None:
         return self._matching_task(hook, since, live_only=False)
 
-    def find_existing(self, hook: SyncPlatformHook, context: Context, tag: str) -> Ref | None:
+    def find_existing(self, hook: AqueductHook, context: Context, tag: str) -> Ref | None:
         # a retry: a still-running task of this action, started since this DAG run began
         started = context["dag_run"].start_date if context.get("dag_run") is not None else None
         since = started.timestamp() - self.clock_skew if started is not None else time.time() - 3600
         return self._matching_task(hook, since, live_only=True)
 
-    def where_to_look(self, hook: SyncPlatformHook, context: Context, tag: str) -> str:
+    def where_to_look(self, hook: AqueductHook, context: Context, tag: str) -> str:
         return f"look at the tasks of {self.extension}/{self.action} on experiment {self.experiment} at {hook.target.base_url}"
 
 

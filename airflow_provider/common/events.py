@@ -57,6 +57,17 @@ class Observation:
     outcome: str | None = None
 
 
+def checked_choices(name: str, values: Any, allowed: Iterable[str], what: str = "") -> list[str] | None:
+    """A filter that lists states: None (every state) or a list of ``allowed`` values, sorted so
+    the watcher's key does not depend on the order; anything else names the field and the choices."""
+    if values is None:
+        return None
+    choices = list(allowed)
+    if isinstance(values, str) or any(v not in choices for v in values):
+        raise ConfigError(f"{name} must be a list of {what}{', '.join(choices)}; got {values!r}")
+    return sorted(values)
+
+
 def iso(epoch: float | None) -> str | None:
     if epoch is None:
         return None

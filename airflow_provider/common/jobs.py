@@ -186,7 +186,8 @@ def wait_flow(
             errors = 0
         except Exception as exc:  # noqa: BLE001 - classified below
             if not is_transient(exc):
-                return {"event": "error", "ref": ref, "status": last.to_json() if last else None, "message": permanent_failure(job, ref, exc)}
+                status = last.to_json() if last else None
+                return {"event": "error", "ref": ref, "status": status, "message": permanent_failure(job, ref, exc), "permanent": True}
             if errors + 1 >= max_consecutive_errors:
                 message = f"polling {job.describe(ref)} failed after {errors + 1} consecutive failures: {exc}"
                 return {"event": "error", "ref": ref, "status": last.to_json() if last else None, "message": message}

@@ -28,31 +28,3 @@ class RemoteRunLink(BaseOperatorLink):
     def get_link(self, operator: Any, *, ti_key: TaskInstanceKey) -> str:
         value = XCom.get_value(key=REMOTE_URL_KEY, ti_key=ti_key)
         return str(value) if value else ""
-
-
-# one class per label: Airflow keys a task's links by name, and registers them by class path
-class DataikuScenarioRunLink(RemoteRunLink):
-    name = "Dataiku scenario run"
-
-
-class DataikuCodeStudioLink(RemoteRunLink):
-    name = "Dataiku code studio"
-
-
-class DataikuCodeStudioTemplateLink(RemoteRunLink):
-    name = "Dataiku code studio template"
-
-
-class DigitalHubRunLink(RemoteRunLink):
-    name = "DigitalHub run"
-
-
-class AqueductExperimentLink(RemoteRunLink):
-    name = "Aqueduct experiment"
-
-
-class PaddleflowRunLink(RemoteRunLink):
-    name = "PaddleFlow run"
-
-
-PLATFORM_LINKS = (DataikuScenarioRunLink, DataikuCodeStudioLink, DataikuCodeStudioTemplateLink, DigitalHubRunLink, AqueductExperimentLink, PaddleflowRunLink)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
 
 from airflow.sdk import BaseOperator, conf
 
@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider.common.hook import SyncPlatformHook
+
+#: the platform's sync hook: ``RemoteJobOperator["DataikuHook"]`` makes ``hook`` a DataikuHook in
+#: every method a platform writes (a string, so operators import no hook at parse time)
+HookT = TypeVar("HookT", bound="SyncPlatformHook")
 
 EVENT_KINDS = frozenset({"done", "timeout", "error"})
 
@@ -37,7 +41,7 @@ def default_deferrable() -> bool:
     return conf.getboolean("operators", "default_deferrable", fallback=False)
 
 
-class WaitingMixin:
+class WaitingMixin(Generic[HookT]):
     """What operators and sensors share: how to wait (deferred or in place), and how to read the result."""
 
     #: dotted path of the platform's RemoteJob class, imported lazily: DAG files import operators
@@ -62,12 +66,13 @@ class WaitingMixin:
     def job_options(self) -> dict[str, Any]:
         return {}
 
-    def hook(self) -> SyncPlatformHook:
+    def hook(self) -> HookT:
         """One hook (one HTTP session, one connection lookup) per task instance, reused by every poke and call."""
         cached: SyncPlatformHook | None = getattr(self, "_platform_hook", None)
         if cached is None:
             cached = self._platform_hook = self.job().sync_hook(self.conn_id)
-        return cached
+        # the job's hook_class is the platform's hook, the one the subclass names as HookT
+        return cast("HookT", cached)
 
     def _trigger(self, ref: Ref, deadline: float | None, stop_states: Sequence[str] = ()) -> Any:
         from airflow_provider.common.trigger import RemoteJobTrigger
@@ -82,9 +87,11 @@ class WaitingMixin:
             max_consecutive_errors=self.max_consecutive_poll_errors,
             stop_states=stop_states,
             cancel_on_kill=self.cancel_on_kill,
+            # a sensor's soft_fail turns a failure into a skip on the worker: leave that path to it
+            fail_in_triggerer=not getattr(self, "soft_fail", False),
         )
 
-    def _wait_in_place(self, hook: SyncPlatformHook, ref: Ref, deadline: float | None, stop_states: Sequence[str] = ()) -> dict[str, Any]:
+    def _wait_in_place(self, hook: HookT, ref: Ref, deadline: float | None, stop_states: Sequence[str] = ()) -> dict[str, Any]:
         return hook.drive(
             wait_flow(
                 self.job(),
@@ -103,7 +110,7 @@ class WaitingMixin:
             raise ProviderError(f"unexpected trigger event: {event!r}")
         return event
 
-    def _explain_failure(self, hook: SyncPlatformHook, ref: Ref, status: JobStatus) -> str:
+    def _explain_failure(self, hook: HookT, ref: Ref, status: JobStatus) -> str:
         """Write the remote log tail and the platform's error details to the task log."""
         job = self.job()
         details = ""
@@ -124,7 +131,7 @@ class WaitingMixin:
         return details
 
 
-class RemoteJobOperator(RefuseEmptyTemplates, RemoteRunLineageMixin, WaitingMixin, BaseOperator):
+class RemoteJobOperator(RefuseEmptyTemplates, RemoteRunLineageMixin, WaitingMixin[HookT], BaseOperator):
     """Submit (or re-attach to) a remote run, push its id and URL, then wait in place or deferred.
 
     A platform subclass sets ``job_class`` (dotted path) and implements :meth:`submit`, and, where the platform
@@ -204,14 +211,14 @@ class RemoteJobOperator(RefuseEmptyTemplates, RemoteRunLineageMixin, WaitingMixi
         self._ref: Ref | None = None
 
     # --- what a platform implements ------------------------------------------------------
-    def submit(self, hook: SyncPlatformHook, context: Context, tag: str) -> Ref:
+    def submit(self, hook: HookT, context: Context, tag: str) -> Ref:
         raise NotImplementedError
 
-    def find_existing(self, hook: SyncPlatformHook, context: Context, tag: str) -> Ref | None:
+    def find_existing(self, hook: HookT, context: Context, tag: str) -> Ref | None:
         """This task instance's own run that is still going (or None). Default: no re-attach."""
         return None
 
-    def find_submitted(self, hook: SyncPlatformHook, context: Context, tag: str, since: float) -> Ref | None:
+    def find_submitted(self, hook: HookT, context: Context, tag: str, since: float) -> Ref | None:
         """The run carrying ``tag`` that a submit started at or after ``since`` (epoch seconds), in
         any state: a fast run may have finished before the lookup. Default: a still-running tagged run."""
         return self.find_existing(hook, context, tag)
@@ -221,7 +228,7 @@ class RemoteJobOperator(RefuseEmptyTemplates, RemoteRunLineageMixin, WaitingMixi
         cls = type(self)
         return cls.find_submitted is not RemoteJobOperator.find_submitted or cls.find_existing is not RemoteJobOperator.find_existing
 
-    def where_to_look(self, hook: SyncPlatformHook, context: Context, tag: str) -> str:
+    def where_to_look(self, hook: HookT, context: Context, tag: str) -> str:
         """Where a person finds a run this task may have started, for messages."""
         return f"look for a run tagged {tag!r} at {hook.target.base_url}"
 
@@ -271,7 +278,7 @@ class RemoteJobOperator(RefuseEmptyTemplates, RemoteRunLineageMixin, WaitingMixi
     #: seconds a platform's clock may be behind ours when comparing run creation times
     clock_skew: ClassVar[float] = 30.0
 
-    def _submit_once(self, hook: SyncPlatformHook, context: Context, tag: str) -> Ref:
+    def _submit_once(self, hook: HookT, context: Context, tag: str) -> Ref:
         """Submit; when the outcome is unknown, look for the run, adopt it, or submit again only
         after ``absence_checks`` lookups found nothing (ARCHITECTURE.md, "The submit rule")."""
         job = self.job()
@@ -303,7 +310,7 @@ class RemoteJobOperator(RefuseEmptyTemplates, RemoteRunLineageMixin, WaitingMixi
             self.log.info("started %s", job.describe(ref))
             return ref
 
-    def _look_for_run(self, hook: SyncPlatformHook, context: Context, tag: str, since: float, cause: SubmitOutcomeUnknown) -> Ref | None:
+    def _look_for_run(self, hook: HookT, context: Context, tag: str, since: float, cause: SubmitOutcomeUnknown) -> Ref | None:
         """The run the ambiguous submit started, or None once absence was shown ``absence_checks`` times."""
         if not self.can_find_runs():
             raise ProviderError(
@@ -334,7 +341,7 @@ class RemoteJobOperator(RefuseEmptyTemplates, RemoteRunLineageMixin, WaitingMixi
             self.log.info("no run tagged %r yet (%d of %d checks); looking again in %.0f s", tag, absent, self.absence_checks, self.absence_check_interval)
             time.sleep(self.absence_check_interval)
 
-    def _first_look(self, hook: SyncPlatformHook, ref: Ref) -> JobStatus | None:
+    def _first_look(self, hook: HookT, ref: Ref) -> JobStatus | None:
         """One state check before waiting (defer only if not terminal); a blip here is left to the wait."""
         try:
             return hook.drive(self.job().status(ref))
@@ -350,7 +357,7 @@ class RemoteJobOperator(RefuseEmptyTemplates, RemoteRunLineageMixin, WaitingMixi
         hook = self.hook()
         return self._on_event(hook, event, waited="deferred")
 
-    def _on_event(self, hook: SyncPlatformHook, event: dict[str, Any], waited: str) -> Any:
+    def _on_event(self, hook: HookT, event: dict[str, Any], waited: str) -> Any:
         job, ref = self.job(), event["ref"]
         if event["event"] == "error":
             # the run may be fine: do not cancel; a retry re-attaches to it
@@ -370,7 +377,7 @@ class RemoteJobOperator(RefuseEmptyTemplates, RemoteRunLineageMixin, WaitingMixi
             raise RemoteJobFailed(f"{event['message']}; gave up waiting and {note}")
         return self._finish(hook, ref, JobStatus.from_json(event["status"]), waited=waited)
 
-    def _finish(self, hook: SyncPlatformHook, ref: Ref, status: JobStatus, waited: str) -> Any:
+    def _finish(self, hook: HookT, ref: Ref, status: JobStatus, waited: str) -> Any:
         job = self.job()
         url = job.url(hook.target, ref)
         self.record_remote_outcome(ref, status, url)

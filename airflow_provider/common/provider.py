@@ -36,3 +36,21 @@ def connection_type(
         "ui-field-behaviour": {"hidden-fields": hidden, "relabeling": relabeling, "placeholders": placeholders},
         "conn-fields": {**(fields or {}), **COMMON_CONN_FIELDS},
     }
+
+
+def platform_info(platform: str, integration: str, doc_url: str, links: list[str], connection: dict[str, Any]) -> dict[str, Any]:
+    """A platform's whole part of ``get_provider_info()``: every platform has the same module set
+    (``tests/test_shape.py``), so only the names, the links and the connection type differ."""
+
+    def modules(leaf: str) -> list[dict[str, Any]]:
+        return [{"integration-name": integration, "python-modules": [f"airflow_provider.{platform}.{leaf}"]}]
+
+    return {
+        "integrations": [{"integration-name": integration, "external-doc-url": doc_url, "tags": ["software"]}],
+        "connection-types": [connection],
+        "hooks": modules("hook"),
+        "operators": modules("operators"),
+        "sensors": modules("sensors"),
+        "triggers": modules("events"),
+        "extra-links": [f"airflow_provider.{platform}.links.{name}" for name in links],
+    }

@@ -12,16 +12,14 @@ from airflow.sdk.exceptions import AirflowSensorTimeout
 from airflow_provider.common.errors import ConfigError, ProviderError, RemoteJobFailed
 from airflow_provider.common.jobs import JobStatus, Phase, Ref, is_transient, permanent_failure
 from airflow_provider.common.links import REMOTE_URL_KEY, RemoteRunLink
-from airflow_provider.common.operator import WaitingMixin, default_deferrable
+from airflow_provider.common.operator import HookT, WaitingMixin, default_deferrable
 from airflow_provider.common.templating import RefuseEmptyTemplates
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider.common.hook import SyncPlatformHook
 
-
-class RemoteJobSensor(RefuseEmptyTemplates, WaitingMixin, BaseSensorOperator):
+class RemoteJobSensor(RefuseEmptyTemplates, WaitingMixin[HookT], BaseSensorOperator):
     """Succeeds when the run reaches a target state.
 
     :param target_states: platform states that count as success; default: the platform's
@@ -56,7 +54,7 @@ class RemoteJobSensor(RefuseEmptyTemplates, WaitingMixin, BaseSensorOperator):
         self.cancel_on_kill = False  # a sensor watches; it does not own the run
         self._ref: Ref | None = None
 
-    def resolve_ref(self, hook: SyncPlatformHook, context: Context) -> Ref | None:
+    def resolve_ref(self, hook: HookT, context: Context) -> Ref | None:
         """Which run to watch; None while there is none yet (the sensor keeps poking)."""
         raise NotImplementedError
 
@@ -65,7 +63,7 @@ class RemoteJobSensor(RefuseEmptyTemplates, WaitingMixin, BaseSensorOperator):
             return status.state in self.target_states
         return status.phase is Phase.SUCCEEDED
 
-    def _evaluate(self, hook: SyncPlatformHook, ref: Ref, status: JobStatus) -> PokeReturnValue:
+    def _evaluate(self, hook: HookT, ref: Ref, status: JobStatus) -> PokeReturnValue:
         if self._reached(status):
             return PokeReturnValue(is_done=True, xcom_value={**ref, "state": status.state, "phase": status.phase.value, **status.detail})
         if status.phase.terminal and self.fail_on_other_terminal:
@@ -77,7 +75,7 @@ class RemoteJobSensor(RefuseEmptyTemplates, WaitingMixin, BaseSensorOperator):
     def _wanted(self) -> str:
         return "/".join(self.target_states) if self.target_states else "success"
 
-    def _watched(self, hook: SyncPlatformHook, context: Context) -> Ref | None:
+    def _watched(self, hook: HookT, context: Context) -> Ref | None:
         """Resolve the run once per instance, then keep watching it: "the current run" must not
         drift to None (or to a newer run) once the one we saw has finished. (In reschedule mode
         every poke is a new instance; ``resolve_ref`` must then find the same run again.)"""

@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from airflow.triggers.base import BaseTrigger, TriggerEvent
+from airflow.triggers.base import BaseTrigger, TaskFailedEvent, TriggerEvent
 
 from airflow_provider.common.errors import ProviderError
 from airflow_provider.common.jobs import Ref, RemoteJob, import_string, wait_flow
@@ -20,7 +20,9 @@ class RemoteJobTrigger(BaseTrigger):
 
     Kwargs hold ids and numbers only (never credentials): the hook is rebuilt from ``conn_id``.
     ``deadline`` is an absolute ``time.time()`` so re-creating the trigger (triggerer restart,
-    HA move) keeps it.
+    HA move) keeps it. ``fail_in_triggerer``: a permanent error (the run is gone, the credentials
+    are refused) ends the task from the triggerer, with Airflow's retries and callbacks, instead of
+    waiting for a worker slot only to raise it (sensors with ``soft_fail`` set it False).
     """
 
     def __init__(
@@ -35,6 +37,7 @@ class RemoteJobTrigger(BaseTrigger):
         max_consecutive_errors: int = 5,
         stop_states: Sequence[str] = (),
         cancel_on_kill: bool = True,
+        fail_in_triggerer: bool = True,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]  # Airflow leaves it unannotated
         self.job_class = job_class
@@ -46,6 +49,7 @@ class RemoteJobTrigger(BaseTrigger):
         self.max_consecutive_errors = int(max_consecutive_errors)
         self.stop_states = list(stop_states)
         self.cancel_on_kill = cancel_on_kill
+        self.fail_in_triggerer = fail_in_triggerer
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -60,6 +64,7 @@ class RemoteJobTrigger(BaseTrigger):
                 "max_consecutive_errors": self.max_consecutive_errors,
                 "stop_states": self.stop_states,
                 "cancel_on_kill": self.cancel_on_kill,
+                "fail_in_triggerer": self.fail_in_triggerer,
             },
         )
 
@@ -85,6 +90,12 @@ class RemoteJobTrigger(BaseTrigger):
             )
         except Exception as exc:  # noqa: BLE001 - e.g. a bad connection: report, never crash the triggerer
             event = {"event": "error", "ref": self.ref, "status": None, "message": f"waiting on {job.describe(self.ref)} failed: {exc}"}
+        # only a real triggerer gives the trigger its task instance; dag.test() resumes the task
+        # with whatever event comes, so there the worker raises the error as usual
+        if event["event"] == "error" and event.get("permanent") and self.fail_in_triggerer and getattr(self, "task_instance", None) is not None:
+            log.error("%s", event["message"])
+            yield TaskFailedEvent()
+            return
         yield TriggerEvent(event)
 
     async def on_kill(self) -> None:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider.common.errors import ConfigError
-from airflow_provider.common.events import Observation, RemoteEventTrigger
+from airflow_provider.common.events import Observation, RemoteEventTrigger, checked_choices
 from airflow_provider.common.flow import Flow, Shared
 from airflow_provider.dataiku.api import scenarios
+from airflow_provider.dataiku.states import FINAL_STATES
 
 if TYPE_CHECKING:
     from airflow_provider.common.transport import Target
 
-OUTCOMES = ("SUCCESS", "WARNING", "FAILED", "ABORTED")
 #: runs read per scenario and poll: what finished since the last poll must be among them
 LAST_RUNS = 20
 
@@ -43,12 +43,7 @@ class DataikuScenarioRunFinishedTrigger(RemoteEventTrigger):
     def validate(self) -> None:
         if not self.filters["project_key"]:
             raise ConfigError("project_key is required: the DSS project whose scenario runs are watched")
-        outcomes = self.filters["outcomes"]
-        if outcomes is not None:
-            bad = [o for o in outcomes if o not in OUTCOMES]
-            if bad or isinstance(outcomes, str):
-                raise ConfigError(f"outcomes must be a list of {', '.join(OUTCOMES)}; got {outcomes!r}")
-            self.filters["outcomes"] = sorted(outcomes)
+        self.filters["outcomes"] = checked_choices("outcomes", self.filters["outcomes"], FINAL_STATES)
 
     def scope(self) -> str:
         return f"{self.filters['project_key']}/{self.filters['scenario_id'] or '*'}"
@@ -60,7 +55,7 @@ class DataikuScenarioRunFinishedTrigger(RemoteEventTrigger):
         else:
             listing = yield Shared(("dss-scenarios", project), self.poll_interval, scenarios.list_scenarios(project))
             ids = sorted(item.id for item in listing)
-        wanted = set(self.filters["outcomes"] or OUTCOMES)
+        wanted = set(self.filters["outcomes"] or FINAL_STATES)
         found = []
         for scenario_id in ids:
             for run in (yield from last_runs(project, scenario_id, self.poll_interval)):

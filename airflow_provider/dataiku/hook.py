@@ -13,8 +13,7 @@ from airflow_provider.common.errors import ConfigError
 from airflow_provider.common.flow import Call, Flow, endpoint
 from airflow_provider.common.hook import AsyncPlatformHook, SyncPlatformHook, base_url, common_target_options, extra_of
 from airflow_provider.common.transport import Auth, BasicAuth, ErrorParser, HeaderAuth, Target
-from airflow_provider.dataiku.api import futures, scenarios
-from airflow_provider.dataiku.codestudio_calls import CodeStudioCalls
+from airflow_provider.dataiku.api import codestudios, futures, scenarios
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
@@ -78,6 +77,24 @@ class ScenarioCalls:
     get_scenario_run_report = endpoint(scenarios.get_run_report)
     get_step_run_report = endpoint(scenarios.get_step_run_report)
     get_scenario_run_log = endpoint(scenarios.get_run_log)
+
+
+class CodeStudioCalls:
+    list_code_studios = endpoint(codestudios.list_code_studios)
+    create_code_studio = endpoint(codestudios.create_code_studio)
+    get_code_studio_settings = endpoint(codestudios.get_settings)
+    get_code_studio_status = endpoint(codestudios.get_status)
+    restart_code_studio = endpoint(codestudios.restart)
+    stop_code_studio = endpoint(codestudios.stop)
+    check_code_studio_conflicts = endpoint(codestudios.check_conflicts)
+    pull_from_code_studio = endpoint(codestudios.pull_from_code_studio)
+    push_to_code_studio = endpoint(codestudios.push_to_code_studio)
+    change_code_studio_owner = endpoint(codestudios.change_owner)
+    delete_code_studio = endpoint(codestudios.delete)
+    list_code_studio_templates = endpoint(codestudios.list_templates)
+    get_code_studio_template_settings = endpoint(codestudios.get_template_settings)
+    save_code_studio_template_settings = endpoint(codestudios.save_template_settings)
+    build_code_studio_template = endpoint(codestudios.build_template)
 
 
 class FutureCalls:

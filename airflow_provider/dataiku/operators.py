@@ -1,4 +1,4 @@
-"""Operators for DSS scenarios. Import-light: models and HTTP clients load when a task runs."""
+"""Operators for DSS scenarios, code studios and code studio templates. Import-light: models and HTTP clients load when a task runs."""
 
 from __future__ import annotations
 
@@ -8,17 +8,17 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
-from airflow_provider.common.errors import ConfigError, ProviderError
-from airflow_provider.common.links import DataikuScenarioRunLink
+from airflow_provider.common.errors import ConfigError, ProviderError, RemoteJobFailed
 from airflow_provider.common.operator import RemoteJobOperator
 from airflow_provider.common.templating import RefuseEmptyTemplates
+from airflow_provider.dataiku.links import DataikuCodeStudioLink, DataikuCodeStudioTemplateLink, DataikuScenarioRunLink
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider.common.hook import SyncPlatformHook
-    from airflow_provider.common.jobs import Ref
+    from airflow_provider.common.jobs import JobStatus, Ref
     from airflow_provider.dataiku.hook import DataikuHook
+
 
 #: the trigger param that carries the task instance identity, so a retry finds its own run
 TI_PARAM = "airflow_task_instance"
@@ -39,7 +39,7 @@ def _check_params(params: Any) -> dict[str, Any]:
     return params
 
 
-class DataikuRunScenarioOperator(RemoteJobOperator):
+class DataikuRunScenarioOperator(RemoteJobOperator["DataikuHook"]):
     """Run a DSS scenario and (by default) wait for its outcome.
 
     The run's trigger params carry the task instance identity, so a retried task re-attaches to
@@ -89,13 +89,12 @@ class DataikuRunScenarioOperator(RemoteJobOperator):
     def job_options(self) -> dict[str, Any]:
         return {"warning_is_success": self.warning_is_success, "coalesce_window": self.poll_interval}
 
-    def submit(self, hook: SyncPlatformHook, context: Context, tag: str) -> Ref:
+    def submit(self, hook: DataikuHook, context: Context, tag: str) -> Ref:
         from airflow_provider.dataiku.jobs import scenario_run_ref
 
-        dss: DataikuHook = hook  # type: ignore[assignment]
         params = {**_check_params(self.scenario_params), TI_PARAM: tag}
-        fire = dss.run_scenario(self.project_key, self.scenario_id, params)
-        run = dss.wait_for_scenario_run(self.project_key, self.scenario_id, fire, timeout=self.fire_timeout)
+        fire = hook.run_scenario(self.project_key, self.scenario_id, params)
+        run = hook.wait_for_scenario_run(self.project_key, self.scenario_id, fire, timeout=self.fire_timeout)
         if run is None:
             raise ProviderError(
                 f"scenario {self.project_key}.{self.scenario_id} was triggered (trigger run {fire.run_id}) but no run started within "
@@ -103,25 +102,23 @@ class DataikuRunScenarioOperator(RemoteJobOperator):
             )
         return scenario_run_ref(run)
 
-    def find_existing(self, hook: SyncPlatformHook, context: Context, tag: str) -> Ref | None:
+    def find_existing(self, hook: DataikuHook, context: Context, tag: str) -> Ref | None:
         from airflow_provider.dataiku.jobs import scenario_run_ref
 
-        dss: DataikuHook = hook  # type: ignore[assignment]
-        for run in dss.get_last_runs(self.project_key, self.scenario_id, limit=REATTACH_SCAN):
+        for run in hook.get_last_runs(self.project_key, self.scenario_id, limit=REATTACH_SCAN):
             if run.running and run.trigger_params.get(TI_PARAM) == tag:
                 return scenario_run_ref(run)
         return None
 
-    def find_submitted(self, hook: SyncPlatformHook, context: Context, tag: str, since: float) -> Ref | None:
+    def find_submitted(self, hook: DataikuHook, context: Context, tag: str, since: float) -> Ref | None:
         from airflow_provider.dataiku.jobs import scenario_run_ref
 
-        dss: DataikuHook = hook  # type: ignore[assignment]
-        for run in dss.get_last_runs(self.project_key, self.scenario_id, limit=REATTACH_SCAN):
+        for run in hook.get_last_runs(self.project_key, self.scenario_id, limit=REATTACH_SCAN):
             if run.trigger_params.get(TI_PARAM) == tag and (run.running or run.start / 1000 >= since):
                 return scenario_run_ref(run)
         return None
 
-    def where_to_look(self, hook: SyncPlatformHook, context: Context, tag: str) -> str:
+    def where_to_look(self, hook: DataikuHook, context: Context, tag: str) -> str:
         return f"look at the last runs of scenario {self.project_key}.{self.scenario_id} (trigger param {TI_PARAM}={tag!r}) on {hook.target.base_url}"
 
 
@@ -154,21 +151,211 @@ class DataikuAbortScenarioOperator(RefuseEmptyTemplates, BaseOperator):
         return {"aborted": True, "run_id": current.run_id}
 
 
-# the code-studio operators live in their own module; importable from here too
-from airflow_provider.dataiku.codestudio_operators import (  # noqa: E402
-    DataikuBuildCodeStudioTemplateOperator,
-    DataikuCheckCodeStudioConflictsOperator,
-    DataikuStartCodeStudioOperator,
-    DataikuStopCodeStudioOperator,
-    DataikuSyncCodeStudioZoneOperator,
-)
+# --- code studios and their templates ------------------------------------------------------------
+FUTURE_JOB = "airflow_provider.dataiku.jobs.DSSFutureJob"
+#: what a code-studio operator does when a zone has conflicts: fail the task, skip it, or go on
+ON_CONFLICT = ("fail", "skip", "continue")
 
-__all__ = [
-    "DataikuAbortScenarioOperator",
-    "DataikuBuildCodeStudioTemplateOperator",
-    "DataikuCheckCodeStudioConflictsOperator",
-    "DataikuRunScenarioOperator",
-    "DataikuStartCodeStudioOperator",
-    "DataikuStopCodeStudioOperator",
-    "DataikuSyncCodeStudioZoneOperator",
-]
+
+def _check_on_conflict(value: str) -> None:
+    if value not in ON_CONFLICT:
+        raise ConfigError(f"on_conflict must be one of {', '.join(ON_CONFLICT)}, got {value!r}")
+
+
+def _conflicts(hook: DataikuHook, project_key: str, code_studio_id: str, zones: list[str] | None) -> dict[str, Any]:
+    """zone -> conflicts, over ``zones`` or every zone the running studio syncs. Unknown zones raise."""
+    names = zones or hook.get_code_studio_status(project_key, code_studio_id).get_zones()
+    found = {}
+    for zone in names:
+        conflicts = hook.check_code_studio_conflicts(project_key, code_studio_id, zone)
+        if conflicts.is_error:
+            raise ConfigError(f"code studio {project_key}.{code_studio_id}: {conflicts.error}")
+        found[zone] = conflicts
+    return found
+
+
+def _describe(conflicts: dict[str, Any]) -> str:
+    return "; ".join(f"{zone}: {', '.join(c.files)} (changed in DSS by {', '.join(c.authors) or '?'})" for zone, c in conflicts.items() if c.files)
+
+
+class DataikuBuildCodeStudioTemplateOperator(RemoteJobOperator["DataikuHook"]):
+    """Build a code studio template's image and wait for the build; a failed build fails the task
+    with the build's error text. Needs an admin API key."""
+
+    operator_extra_links = (DataikuCodeStudioTemplateLink(),)
+
+    template_fields: Sequence[str] = ("template_id", "conn_id")
+    job_class = FUTURE_JOB
+    asset_scheme = "dataiku"
+
+    def __init__(self, *, template_id: str, disable_docker_cache: bool = False, dataiku_conn_id: str = "dataiku_default", **kwargs: Any) -> None:
+        super().__init__(conn_id=dataiku_conn_id, **kwargs)
+        self.template_id, self.disable_docker_cache = template_id, disable_docker_cache
+        self.declare_platform_asset()
+
+    def asset_parts(self) -> Sequence[str] | None:
+        return ("code-studio-templates", self.template_id)
+
+    def submit(self, hook: DataikuHook, context: Context, tag: str) -> Ref:
+        answer = hook.build_code_studio_template(self.template_id, self.disable_docker_cache)
+        return {"job_id": answer.get("jobId"), "what": "template build", "template_id": self.template_id}
+
+
+class DataikuStartCodeStudioOperator(RemoteJobOperator["DataikuHook"]):
+    """Start a code studio and wait until it runs (``restart_if_running`` restarts a running one)."""
+
+    operator_extra_links = (DataikuCodeStudioLink(),)
+
+    template_fields: Sequence[str] = ("project_key", "code_studio_id", "conn_id")
+    job_class = FUTURE_JOB
+    asset_scheme = "dataiku"
+
+    def __init__(
+        self, *, project_key: str, code_studio_id: str, restart_if_running: bool = False, dataiku_conn_id: str = "dataiku_default", **kwargs: Any
+    ) -> None:
+        super().__init__(conn_id=dataiku_conn_id, **kwargs)
+        self.project_key, self.code_studio_id, self.restart_if_running = project_key, code_studio_id, restart_if_running
+        self.declare_platform_asset()
+
+    def asset_parts(self) -> Sequence[str] | None:
+        return (self.project_key, "code-studios", self.code_studio_id)
+
+    def submit(self, hook: DataikuHook, context: Context, tag: str) -> Ref:
+        ref: Ref = {"what": "code studio start", "project_key": self.project_key, "code_studio_id": self.code_studio_id}
+        if hook.get_code_studio_status(self.project_key, self.code_studio_id).state == "RUNNING" and not self.restart_if_running:
+            self.log.info("code studio %s.%s is already running", self.project_key, self.code_studio_id)
+            return {**ref, "job_id": None}
+        return {**ref, "job_id": hook.restart_code_studio(self.project_key, self.code_studio_id).get("jobId")}
+
+    def summary(self, ref: Ref, status: JobStatus | None) -> dict[str, Any]:
+        return {**super().summary(ref, status), "code_studio_state": "RUNNING" if status and status.phase.value == "succeeded" else None}
+
+
+class DataikuStopCodeStudioOperator(RemoteJobOperator["DataikuHook"]):
+    """Stop a code studio and wait until it is stopped; a stopped studio is a no-op. Refuses (fails,
+    listing the files) while there are conflicting changes, unless ``ignore_conflicts``: stopping
+    would strand the studio's edits."""
+
+    operator_extra_links = (DataikuCodeStudioLink(),)
+
+    template_fields: Sequence[str] = ("project_key", "code_studio_id", "conn_id")
+    job_class = FUTURE_JOB
+    asset_scheme = "dataiku"
+
+    def __init__(
+        self, *, project_key: str, code_studio_id: str, ignore_conflicts: bool = False, dataiku_conn_id: str = "dataiku_default", **kwargs: Any
+    ) -> None:
+        super().__init__(conn_id=dataiku_conn_id, **kwargs)
+        self.project_key, self.code_studio_id, self.ignore_conflicts = project_key, code_studio_id, ignore_conflicts
+        self.declare_platform_asset()
+
+    def asset_parts(self) -> Sequence[str] | None:
+        return (self.project_key, "code-studios", self.code_studio_id)
+
+    def submit(self, hook: DataikuHook, context: Context, tag: str) -> Ref:
+        ref: Ref = {"what": "code studio stop", "project_key": self.project_key, "code_studio_id": self.code_studio_id}
+        state = hook.get_code_studio_status(self.project_key, self.code_studio_id).state
+        if state == "STOPPED":
+            self.log.info("code studio %s.%s is already stopped", self.project_key, self.code_studio_id)
+            return {**ref, "job_id": None}
+        if state == "RUNNING" and not self.ignore_conflicts:
+            described = _describe(_conflicts(hook, self.project_key, self.code_studio_id, None))
+            if described:
+                raise RemoteJobFailed(f"refusing to stop code studio {self.project_key}.{self.code_studio_id}: conflicting changes in {described}")
+        return {**ref, "job_id": hook.stop_code_studio(self.project_key, self.code_studio_id).get("jobId")}
+
+
+class DataikuSyncCodeStudioZoneOperator(RefuseEmptyTemplates, BaseOperator):
+    """Push DSS's files into a running studio (``direction="push"``) or pull the studio's edits back
+    (``"pull"``), for one zone or all synced zones. A pull checks conflicts first and, when there are
+    some, fails (``on_conflict="fail"``), skips the conflicting zones (``"skip"``) or goes on (``"continue"``).
+    Returns ``{"direction", "zones": {zone: {"count", "size"}}, "skipped": [...]}``."""
+
+    template_fields: Sequence[str] = ("project_key", "code_studio_id", "zone", "dataiku_conn_id")
+
+    def __init__(
+        self,
+        *,
+        project_key: str,
+        code_studio_id: str,
+        direction: str,
+        zone: str | None = None,
+        on_conflict: str = "fail",
+        dataiku_conn_id: str = "dataiku_default",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if direction not in ("push", "pull"):
+            raise ConfigError(f"direction must be 'push' or 'pull', got {direction!r}")
+        _check_on_conflict(on_conflict)
+        self.project_key, self.code_studio_id, self.direction, self.zone, self.on_conflict = project_key, code_studio_id, direction, zone, on_conflict
+        self.dataiku_conn_id = dataiku_conn_id
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider.dataiku.hook import DataikuHook
+
+        hook = DataikuHook(self.dataiku_conn_id)
+        zones = [self.zone] if self.zone else hook.get_code_studio_status(self.project_key, self.code_studio_id).get_zones()
+        skipped: list[str] = []
+        if self.direction == "pull" and self.on_conflict != "continue":
+            conflicts = _conflicts(hook, self.project_key, self.code_studio_id, zones)
+            described = _describe(conflicts)
+            if described:
+                self.log.warning("conflicting files: %s", described)
+                if self.on_conflict == "fail":
+                    raise RemoteJobFailed(f"refusing to pull from code studio {self.project_key}.{self.code_studio_id}: conflicting changes in {described}")
+                skipped = [z for z, c in conflicts.items() if c.files]
+        done = {}
+        for zone in [z for z in zones if z not in skipped]:
+            sync = hook.push_to_code_studio if self.direction == "push" else hook.pull_from_code_studio
+            answer = sync(self.project_key, self.code_studio_id, zone)
+            if "error" in answer:
+                raise ConfigError(f"code studio {self.project_key}.{self.code_studio_id}: {answer['error']}")
+            counts = answer.get(zone, answer)
+            done[zone] = {"count": counts.get("count", 0), "size": counts.get("size", 0)}
+        return {"direction": self.direction, "zones": done, "skipped": skipped}
+
+
+class DataikuCheckCodeStudioConflictsOperator(RefuseEmptyTemplates, BaseOperator):
+    """Report conflicting changes between a running studio and DSS, for one zone or all. When there
+    are some: ``on_conflict="fail"`` fails the task, ``"skip"`` skips it (and, with the default trigger
+    rule, everything downstream: a short-circuit), ``"continue"`` just returns the summary.
+    Returns ``{"has_conflicts", "zones": {zone: {"added", "modified", "deleted", "authors", ...}}}``."""
+
+    template_fields: Sequence[str] = ("project_key", "code_studio_id", "zones", "dataiku_conn_id")
+
+    def __init__(
+        self,
+        *,
+        project_key: str,
+        code_studio_id: str,
+        zones: list[str] | None = None,
+        on_conflict: str = "fail",
+        dataiku_conn_id: str = "dataiku_default",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        _check_on_conflict(on_conflict)
+        self.project_key, self.code_studio_id, self.zones, self.on_conflict, self.dataiku_conn_id = (
+            project_key,
+            code_studio_id,
+            zones,
+            on_conflict,
+            dataiku_conn_id,
+        )
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from airflow_provider.dataiku.hook import DataikuHook
+
+        conflicts = _conflicts(DataikuHook(self.dataiku_conn_id), self.project_key, self.code_studio_id, self.zones)
+        described = _describe(conflicts)
+        result = {"has_conflicts": bool(described), "zones": {z: c.summary() for z, c in conflicts.items()}}
+        if described:
+            self.log.warning("conflicting files: %s", described)
+            if self.on_conflict == "fail":
+                raise RemoteJobFailed(f"code studio {self.project_key}.{self.code_studio_id} has conflicting changes in {described}")
+            if self.on_conflict == "skip":
+                raise AirflowSkipException(f"conflicting changes in {described}")
+        return result

@@ -4,28 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow_provider.common.provider import PORT_HINT, connection_type
+from airflow_provider.common.provider import PORT_HINT, connection_type, platform_info
 
-PROVIDER_INFO: dict[str, Any] = {
-    "integrations": [{"integration-name": "Dataiku DSS", "external-doc-url": "https://doc.dataiku.com/dss/latest/publicapi/", "tags": ["software"]}],
-    "connection-types": [
-        connection_type(
-            conn_type="dataiku",
-            hook="airflow_provider.dataiku.hook.DataikuHook",
-            name="Dataiku DSS",
-            # the 3.3 UI can hide only standard fields (never the Extra JSON editor): list only those
-            hidden=["schema", "login"],
-            relabeling={"password": "API key", "host": "DSS URL"},
-            placeholders={"host": "https://dss.example.com", "port": PORT_HINT.format(port=11200)},
-            fields={
-                "path_prefix": {"label": "API path prefix", "schema": {"type": "string", "default": "/public/api"}},
-                "auth": {"label": "Send the key as", "schema": {"type": "string", "enum": ["basic", "bearer"], "default": "basic"}},
-            },
-        )
-    ],
-    "hooks": [{"integration-name": "Dataiku DSS", "python-modules": ["airflow_provider.dataiku.hook"]}],
-    "operators": [
-        {"integration-name": "Dataiku DSS", "python-modules": ["airflow_provider.dataiku.operators", "airflow_provider.dataiku.codestudio_operators"]}
-    ],
-    "sensors": [{"integration-name": "Dataiku DSS", "python-modules": ["airflow_provider.dataiku.sensors", "airflow_provider.dataiku.codestudio_sensors"]}],
-}
+PROVIDER_INFO: dict[str, Any] = platform_info(
+    "dataiku",
+    "Dataiku DSS",
+    "https://doc.dataiku.com/dss/latest/publicapi/",
+    links=["DataikuScenarioRunLink", "DataikuCodeStudioLink", "DataikuCodeStudioTemplateLink"],
+    connection=connection_type(
+        conn_type="dataiku",
+        hook="airflow_provider.dataiku.hook.DataikuHook",
+        name="Dataiku DSS",
+        # the 3.3 UI can hide only standard fields (never the Extra JSON editor): list only those
+        hidden=["schema", "login"],
+        relabeling={"password": "API key", "host": "DSS URL"},
+        placeholders={"host": "https://dss.example.com", "port": PORT_HINT.format(port=11200)},
+        fields={
+            "path_prefix": {"label": "API path prefix", "schema": {"type": "string", "default": "/public/api"}},
+            "auth": {"label": "Send the key as", "schema": {"type": "string", "enum": ["basic", "bearer"], "default": "basic"}},
+        },
+    ),
+)

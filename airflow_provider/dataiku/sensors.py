@@ -6,17 +6,17 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from airflow_provider.common.errors import ConfigError
-from airflow_provider.common.links import DataikuScenarioRunLink
 from airflow_provider.common.sensor import RemoteJobSensor
+from airflow_provider.dataiku.links import DataikuCodeStudioLink, DataikuScenarioRunLink
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider.common.hook import SyncPlatformHook
     from airflow_provider.common.jobs import Ref
+    from airflow_provider.dataiku.hook import DataikuHook
 
 
-class DataikuScenarioRunSensor(RemoteJobSensor):
+class DataikuScenarioRunSensor(RemoteJobSensor["DataikuHook"]):
     """Wait for a DSS scenario run to end with an expected outcome.
 
     :param run_id: a given run; else ``which`` picks the scenario's ``"current"`` run (the one
@@ -53,12 +53,12 @@ class DataikuScenarioRunSensor(RemoteJobSensor):
     def job_options(self) -> dict[str, Any]:
         return {"coalesce_window": self.poll_interval}
 
-    def resolve_ref(self, hook: SyncPlatformHook, context: Context) -> Ref | None:
+    def resolve_ref(self, hook: DataikuHook, context: Context) -> Ref | None:
         if self.run_id:
             return {"project_key": self.project_key, "scenario_id": self.scenario_id, "run_id": self.run_id}
         from airflow_provider.dataiku.jobs import scenario_run_ref
 
-        runs = hook.get_last_runs(self.project_key, self.scenario_id, limit=1)  # type: ignore[attr-defined]
+        runs = hook.get_last_runs(self.project_key, self.scenario_id, limit=1)
         run = runs[0] if runs else None
         if run is not None and self.which == "current" and not run.running and not self._started_in_this_dag_run(run.start, context):
             # nothing runs now, and the last run is older than this DAG run: wait for one to start
@@ -74,6 +74,19 @@ class DataikuScenarioRunSensor(RemoteJobSensor):
         return began is not None and start_ms / 1000 >= began.timestamp()
 
 
-from airflow_provider.dataiku.codestudio_sensors import DataikuCodeStudioStateSensor  # noqa: E402
+class DataikuCodeStudioStateSensor(RemoteJobSensor["DataikuHook"]):
+    """Wait until a code studio is in one of ``target_states`` (default RUNNING)."""
 
-__all__ = ["DataikuCodeStudioStateSensor", "DataikuScenarioRunSensor"]
+    operator_extra_links = (DataikuCodeStudioLink(),)
+
+    template_fields: Sequence[str] = ("project_key", "code_studio_id", "conn_id")
+    job_class = "airflow_provider.dataiku.jobs.CodeStudioStateJob"
+
+    def __init__(
+        self, *, project_key: str, code_studio_id: str, target_states: Sequence[str] = ("RUNNING",), dataiku_conn_id: str = "dataiku_default", **kwargs: Any
+    ) -> None:
+        super().__init__(conn_id=dataiku_conn_id, target_states=list(target_states), **kwargs)
+        self.project_key, self.code_studio_id = project_key, code_studio_id
+
+    def resolve_ref(self, hook: DataikuHook, context: Context) -> Ref | None:
+        return {"project_key": self.project_key, "code_studio_id": self.code_studio_id}

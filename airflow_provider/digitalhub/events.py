@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airflow_provider.common.errors import ConfigError
 from airflow_provider.common.events import Observation, RemoteEventTrigger, parse_time
 from airflow_provider.common.flow import Flow, Shared
-from airflow_provider.digitalhub import api
-from airflow_provider.digitalhub.models import RunState
+from airflow_provider.digitalhub.api import runs
+from airflow_provider.digitalhub.states import RunState
 
 if TYPE_CHECKING:
     from airflow_provider.common.transport import Target
@@ -20,7 +20,7 @@ PAGE = 100
 
 def recent_runs(project: str, max_age: float) -> Flow[list[dict[str, Any]]]:
     """The project's newest runs (one page), shared by every watcher of the project."""
-    page = yield Shared(("dh-recent-runs", project), max_age, api.list_runs_page(project, page=0, size=PAGE, sort="created,DESC"))
+    page = yield Shared(("dh-recent-runs", project), max_age, runs.list_runs_page(project, page=0, size=PAGE, sort="created,DESC"))
     return list(page.get("content") or [])
 
 

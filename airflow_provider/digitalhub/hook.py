@@ -10,7 +10,7 @@ from airflow_provider.common.errors import ConfigError
 from airflow_provider.common.flow import Flow, endpoint
 from airflow_provider.common.hook import AsyncPlatformHook, SyncPlatformHook, base_url, common_target_options, extra_of
 from airflow_provider.common.transport import Auth, BasicAuth, ErrorParser, HeaderAuth, NoAuth, Target
-from airflow_provider.digitalhub import api
+from airflow_provider.digitalhub.api import projects, runs
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
@@ -42,23 +42,23 @@ class DigitalHubCalls:
     hook_name = "DigitalHub (DHCore)"
     parse_error: ClassVar[ErrorParser] = staticmethod(parse_dhcore_error)
 
-    get_project = endpoint(api.get_project)
-    create_project = endpoint(api.create_project)
-    get_or_create_project = endpoint(api.get_or_create_project)
-    new_run = endpoint(api.new_run)
-    get_run = endpoint(api.get_run)
-    list_runs = endpoint(api.list_runs)
-    list_runs_page = endpoint(api.list_runs_page)
-    import_run = endpoint(api.import_run)
-    update_run = endpoint(api.update_run)
-    delete_run = endpoint(api.delete_run)
-    stop_run = endpoint(api.stop_run)
-    stop_run_and_wait = endpoint(api.stop_run_and_wait)
-    run_action = endpoint(api.run_action)
-    get_run_logs = endpoint(api.get_run_logs)
-    get_run_metrics = endpoint(api.get_run_metrics)
-    get_run_metric = endpoint(api.get_run_metric)
-    auth_check = endpoint(api.auth_check)
+    get_project = endpoint(projects.get_project)
+    create_project = endpoint(projects.create_project)
+    get_or_create_project = endpoint(projects.get_or_create_project)
+    new_run = endpoint(runs.new_run)
+    get_run = endpoint(runs.get_run)
+    list_runs = endpoint(runs.list_runs)
+    list_runs_page = endpoint(runs.list_runs_page)
+    import_run = endpoint(runs.import_run)
+    update_run = endpoint(runs.update_run)
+    delete_run = endpoint(runs.delete_run)
+    stop_run = endpoint(runs.stop_run)
+    stop_run_and_wait = endpoint(runs.stop_run_and_wait)
+    run_action = endpoint(runs.run_action)
+    get_run_logs = endpoint(runs.get_run_logs)
+    get_run_metrics = endpoint(runs.get_run_metrics)
+    get_run_metric = endpoint(runs.get_run_metric)
+    auth_check = endpoint(projects.auth_check)
 
     @classmethod
     def build_target(cls, conn: Connection) -> Target:
@@ -85,7 +85,7 @@ class DigitalHubCalls:
 
     @staticmethod
     def ping() -> Flow[Any]:
-        return (yield from api.auth_check())
+        return (yield from projects.auth_check())
 
 
 class DigitalHubHook(DigitalHubCalls, SyncPlatformHook):

@@ -8,19 +8,12 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider.common.errors import NotFoundError, ProviderError
 from airflow_provider.common.flow import Flow, Gather
 from airflow_provider.common.jobs import JobStatus, Phase, Ref, RemoteJob
-from airflow_provider.digitalhub import api
-from airflow_provider.digitalhub.models import Run, RunState
+from airflow_provider.digitalhub.api import runs
+from airflow_provider.digitalhub.models import Run
+from airflow_provider.digitalhub.states import STATE_PHASE
 
 if TYPE_CHECKING:
     from airflow_provider.common.transport import Target
-
-STATE_PHASE = {
-    RunState.COMPLETED: Phase.SUCCEEDED,
-    RunState.ERROR: Phase.FAILED,
-    RunState.STOPPED: Phase.CANCELLED,
-    RunState.DELETED: Phase.CANCELLED,
-    RunState.UNKNOWN: Phase.UNKNOWN,
-}
 
 
 def run_ref(run: Run) -> Ref:
@@ -49,11 +42,11 @@ class DigitalHubRunJob(RemoteJob):
         if self.coalesce_window > 0:
             # one newest-first listing per project and window answers every wait of the loop, final
             # state and message included; a run it does not reach is read on its own below
-            listed = yield Gather(("dh-runs", ref["project"]), ref["run_id"], self.coalesce_window, functools.partial(api.find_runs, ref["project"]))
+            listed = yield Gather(("dh-runs", ref["project"]), ref["run_id"], self.coalesce_window, functools.partial(runs.find_runs, ref["project"]))
             if listed is not None:
                 return classify(listed)
         try:
-            run = yield from api.get_run(ref["run_id"], ref["project"])
+            run = yield from runs.get_run(ref["run_id"], ref["project"])
         except NotFoundError:
             # deleted under us (DELETING, then gone): the run will not finish
             return JobStatus(Phase.CANCELLED, "DELETED", {"message": "the run was deleted"})
@@ -63,7 +56,7 @@ class DigitalHubRunJob(RemoteJob):
         """Stop the run and follow it to ``STOPPED`` (``stop_timeout`` seconds, option); a run DHCore
         cannot stop yet (``READY``/``PENDING``) is deleted with ``delete_if_not_started``. Returns
         what happened, for the task log; raises when the run was left not ended."""
-        outcome = yield from api.stop_run_and_wait(
+        outcome = yield from runs.stop_run_and_wait(
             ref["run_id"], ref["project"], timeout=float(self._options.get("stop_timeout", 60.0)),
             delete_if_not_started=bool(self._options.get("delete_if_not_started", False)),
         )  # fmt: skip
@@ -72,7 +65,7 @@ class DigitalHubRunJob(RemoteJob):
         return outcome["message"]
 
     def log_tail(self, ref: Ref, lines: int) -> Flow[str]:
-        text = yield from api.get_run_logs(ref["run_id"], ref["project"])
+        text = yield from runs.get_run_logs(ref["run_id"], ref["project"])
         return "\n".join(text.splitlines()[-lines:])
 
     def failure_details(self, ref: Ref, status: JobStatus) -> Flow[str]:

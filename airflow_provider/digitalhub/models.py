@@ -1,38 +1,12 @@
-"""Lenient models of DHCore entities and the run state machine (reference/digitalhub.md §3, §5)."""
+"""Lenient models of DHCore entities (reference/digitalhub.md §3)."""
 
 from __future__ import annotations
 
-import enum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class RunState(str, enum.Enum):
-    CREATED = "CREATED"
-    BUILT = "BUILT"
-    READY = "READY"
-    PENDING = "PENDING"
-    RUNNING = "RUNNING"
-    STOP = "STOP"
-    STOPPED = "STOPPED"
-    COMPLETED = "COMPLETED"
-    ERROR = "ERROR"
-    RESUME = "RESUME"
-    DELETING = "DELETING"
-    DELETED = "DELETED"
-    #: a state this provider does not know: keep waiting
-    UNKNOWN = "UNKNOWN"
-
-    @classmethod
-    def parse(cls, value: Any) -> RunState:
-        try:
-            return cls(str(value).upper())
-        except ValueError:
-            return cls.UNKNOWN
-
-
-TERMINAL_STATES = frozenset({RunState.COMPLETED, RunState.ERROR, RunState.STOPPED, RunState.DELETED})
+from airflow_provider.digitalhub.states import FINAL_STATES, RunState
 
 
 class Entity(BaseModel):
@@ -68,7 +42,7 @@ class Run(Entity):
 
     @property
     def terminal(self) -> bool:
-        return self.state in TERMINAL_STATES
+        return self.state in FINAL_STATES
 
 
 class Project(Entity):

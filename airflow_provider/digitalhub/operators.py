@@ -9,14 +9,13 @@ from airflow.sdk import BaseOperator
 
 from airflow_provider.common.errors import ConfigError
 from airflow_provider.common.identity import ti_tag_short
-from airflow_provider.common.links import DigitalHubRunLink
 from airflow_provider.common.operator import RemoteJobOperator
 from airflow_provider.common.templating import RefuseEmptyTemplates
+from airflow_provider.digitalhub.links import DigitalHubRunLink
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider.common.hook import SyncPlatformHook
     from airflow_provider.common.jobs import Ref
     from airflow_provider.digitalhub.hook import DigitalHubHook
 
@@ -34,7 +33,7 @@ def _epoch(value: Any) -> float:
     return (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).timestamp()
 
 
-class DigitalHubCreateRunOperator(RemoteJobOperator):
+class DigitalHubCreateRunOperator(RemoteJobOperator["DigitalHubHook"]):
     """Create a DHCore run (which builds and dispatches it) and, by default, wait for its end.
 
     Either ``kind`` + ``task`` (+ ``parameters``, ``labels``, extra ``spec`` fields), or
@@ -101,32 +100,30 @@ class DigitalHubCreateRunOperator(RemoteJobOperator):
             return None
         return (self.project, "tasks", str(self.task).rsplit("/", 1)[-1])
 
-    def submit(self, hook: SyncPlatformHook, context: Context, tag: str) -> Ref:
+    def submit(self, hook: DigitalHubHook, context: Context, tag: str) -> Ref:
         from airflow_provider.digitalhub.jobs import run_ref
 
-        dh: DigitalHubHook = hook  # type: ignore[assignment]
         label = ti_tag_short(context)
         if self.yaml_file:
-            run = dh.import_run(self.yaml_file, reset_id=True, labels=[label])
+            run = hook.import_run(self.yaml_file, reset_id=True, labels=[label])
         else:
             extra = dict(self.spec or {})
             if self.parameters is not None:
                 extra["parameters"] = self.parameters
             if not self.project or not self.kind:
                 raise ConfigError("DigitalHubCreateRunOperator needs project= and kind= (or yaml_file=)")
-            run = dh.new_run(self.project, self.kind, labels=[*(self.labels or []), label], task=self.task, **extra)
+            run = hook.new_run(self.project, self.kind, labels=[*(self.labels or []), label], task=self.task, **extra)
         if run.message and run.state.value == "ERROR":
             self.log.error("DHCore could not build or dispatch the run: %s", run.message)
         return run_ref(run)
 
-    def find_existing(self, hook: SyncPlatformHook, context: Context, tag: str) -> Ref | None:
+    def find_existing(self, hook: DigitalHubHook, context: Context, tag: str) -> Ref | None:
         from airflow_provider.digitalhub.jobs import run_ref
 
         if not self.project:
             return None  # a YAML descriptor's project is only known once read; no re-attach then
         label = ti_tag_short(context)
-        dh: DigitalHubHook = hook  # type: ignore[assignment]
-        for run in dh.list_runs(self.project, max_pages=REATTACH_PAGES):
+        for run in hook.list_runs(self.project, max_pages=REATTACH_PAGES):
             if label in run.labels and not run.terminal:
                 return run_ref(run)
         return None
@@ -134,19 +131,18 @@ class DigitalHubCreateRunOperator(RemoteJobOperator):
     def can_find_runs(self) -> bool:
         return bool(self.project)
 
-    def find_submitted(self, hook: SyncPlatformHook, context: Context, tag: str, since: float) -> Ref | None:
+    def find_submitted(self, hook: DigitalHubHook, context: Context, tag: str, since: float) -> Ref | None:
         from airflow_provider.digitalhub.jobs import run_ref
 
         if not self.project:
             return None  # can_find_runs() said no: the protocol never asks
         label = ti_tag_short(context)
-        dh: DigitalHubHook = hook  # type: ignore[assignment]
-        for run in dh.list_runs(self.project, max_pages=REATTACH_PAGES):
+        for run in hook.list_runs(self.project, max_pages=REATTACH_PAGES):
             if label in run.labels and (not run.terminal or _epoch(run.metadata.get("created")) >= since):
                 return run_ref(run)
         return None
 
-    def where_to_look(self, hook: SyncPlatformHook, context: Context, tag: str) -> str:
+    def where_to_look(self, hook: DigitalHubHook, context: Context, tag: str) -> str:
         where = f"project {self.project}" if self.project else f"the project of {self.yaml_file}"
         return f"look for a run labelled {ti_tag_short(context)!r} in {where} on {hook.target.base_url}"
 

@@ -5,17 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider.common.links import DigitalHubRunLink
 from airflow_provider.common.sensor import RemoteJobSensor
+from airflow_provider.digitalhub.links import DigitalHubRunLink
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider.common.hook import SyncPlatformHook
     from airflow_provider.common.jobs import Ref
+    from airflow_provider.digitalhub.hook import DigitalHubHook
 
 
-class DigitalHubRunSensor(RemoteJobSensor):
+class DigitalHubRunSensor(RemoteJobSensor["DigitalHubHook"]):
     """Wait for a run (by key, or id + project) to reach one of ``target_states`` (default COMPLETED).
 
     Another terminal state (ERROR, STOPPED) fails the sensor with the run's message and log tail.
@@ -39,9 +39,9 @@ class DigitalHubRunSensor(RemoteJobSensor):
         self.identifier = identifier
         self.project = project
 
-    def resolve_ref(self, hook: SyncPlatformHook, context: Context) -> Ref | None:
-        from airflow_provider.digitalhub.api import parse_key
+    def resolve_ref(self, hook: DigitalHubHook, context: Context) -> Ref | None:
+        from airflow_provider.digitalhub.api.runs import parse_key
 
         project, run_id = parse_key(self.identifier, self.project)
-        run = hook.get_run(run_id, project)  # type: ignore[attr-defined]
+        run = hook.get_run(run_id, project)
         return {"project": project, "run_id": run_id, "kind": run.kind}

@@ -25,7 +25,7 @@ from airflow_provider.common.assets import dataiku_scenario_asset, paddleflow_as
 from airflow_provider.dataiku.events import DataikuScenarioRunFinishedTrigger
 from airflow_provider.dataiku.operators import DataikuRunScenarioOperator
 from airflow_provider.digitalhub.operators import DigitalHubCreateRunOperator
-from airflow_provider.paddleflow.operators import PaddleflowCreateRunOperator
+from airflow_provider.paddleflow.operators import PaddleFlowCreateRunOperator
 
 TRAIN_YAML = """name: cross_system_train
 docker_env: python:3.11-slim
@@ -55,7 +55,7 @@ COMMON = {"start_date": dt.datetime(2026, 1, 1), "catchup": False, "tags": ["exa
           "default_args": {"retries": 1, "retry_delay": dt.timedelta(seconds=5)}}  # fmt: skip
 
 with DAG("cross_system_train", schedule=None, **COMMON):
-    PaddleflowCreateRunOperator(
+    PaddleFlowCreateRunOperator(
         task_id="train", yaml_raw=TRAIN_YAML, run_name="cross_system_train", parameters={"epochs": 5}, deferrable=True, poll_interval=0.3
     )
 

@@ -13,11 +13,11 @@ import datetime as dt
 from airflow.sdk import DAG
 
 from airflow_provider.paddleflow.operators import (
-    PaddleflowCreatePipelineOperator,
-    PaddleflowCreateRunOperator,
-    PaddleflowCreateScheduleOperator,
-    PaddleflowDeleteScheduleOperator,
-    PaddleflowRetryRunOperator,
+    PaddleFlowCreatePipelineOperator,
+    PaddleFlowCreateRunOperator,
+    PaddleFlowCreateScheduleOperator,
+    PaddleFlowDeleteScheduleOperator,
+    PaddleFlowRetryRunOperator,
 )
 
 TRAIN_YAML = """
@@ -49,8 +49,8 @@ entry_points:
 PIPELINE = "{{ ti.xcom_pull(task_ids='register_pipeline') }}"
 
 with DAG("paddleflow_runs", schedule=None, start_date=dt.datetime(2026, 1, 1), catchup=False, tags=["example", "paddleflow"]) as dag:
-    register = PaddleflowCreatePipelineOperator(task_id="register_pipeline", yaml_raw=TRAIN_YAML, desc="training pipeline", if_exists="new_version")
-    train = PaddleflowCreateRunOperator(
+    register = PaddleFlowCreatePipelineOperator(task_id="register_pipeline", yaml_raw=TRAIN_YAML, desc="training pipeline", if_exists="new_version")
+    train = PaddleFlowCreateRunOperator(
         task_id="train",
         pipeline_id="{{ ti.xcom_pull(task_ids='register_pipeline')['pipeline_id'] }}",
         pipeline_version_id="{{ ti.xcom_pull(task_ids='register_pipeline')['pipeline_version_id'] }}",
@@ -59,15 +59,15 @@ with DAG("paddleflow_runs", schedule=None, start_date=dt.datetime(2026, 1, 1), c
         poll_interval=0.3,
         timeout=dt.timedelta(hours=2),
     )
-    flaky = PaddleflowCreateRunOperator(task_id="flaky_ingest", yaml_raw=FLAKY_YAML, deferrable=True, poll_interval=0.3, log_tail_lines=5)
-    retry = PaddleflowRetryRunOperator(
+    flaky = PaddleFlowCreateRunOperator(task_id="flaky_ingest", yaml_raw=FLAKY_YAML, deferrable=True, poll_interval=0.3, log_tail_lines=5)
+    retry = PaddleFlowRetryRunOperator(
         task_id="retry_flaky_ingest",
         run_id="{{ ti.xcom_pull(task_ids='flaky_ingest', key='remote_ref')['run_id'] }}",
         trigger_rule="all_failed",  # the failure path: only when the first attempt failed
         deferrable=True,
         poll_interval=0.3,
     )
-    schedule = PaddleflowCreateScheduleOperator(
+    schedule = PaddleFlowCreateScheduleOperator(
         task_id="nightly_schedule",
         name="nightly_train",
         pipeline_id="{{ ti.xcom_pull(task_ids='register_pipeline')['pipeline_id'] }}",
@@ -77,7 +77,7 @@ with DAG("paddleflow_runs", schedule=None, start_date=dt.datetime(2026, 1, 1), c
         concurrency_policy="skip",
         expire_interval=3600,
     )
-    cleanup = PaddleflowDeleteScheduleOperator(task_id="remove_schedule", schedule_id="{{ ti.xcom_pull(task_ids='nightly_schedule')['schedule_id'] }}")
+    cleanup = PaddleFlowDeleteScheduleOperator(task_id="remove_schedule", schedule_id="{{ ti.xcom_pull(task_ids='nightly_schedule')['schedule_id'] }}")
 
     register >> train >> schedule >> cleanup
     flaky >> retry

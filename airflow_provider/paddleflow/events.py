@@ -4,26 +4,25 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow_provider.common.errors import ConfigError
-from airflow_provider.common.events import Observation, RemoteEventTrigger, parse_time
+from airflow_provider.common.events import Observation, RemoteEventTrigger, checked_choices, parse_time
 from airflow_provider.common.flow import Flow, Shared
-from airflow_provider.paddleflow import api
+from airflow_provider.paddleflow.api import runs
+from airflow_provider.paddleflow.states import FINAL_STATES
 
 if TYPE_CHECKING:
     from airflow_provider.common.transport import Target
 
-FINAL = ("succeeded", "failed", "terminated", "skipped")
 #: runs read per poll (PaddleFlow's largest page)
 PAGE = 1000
 
 
 def finished_runs(username: str | None, max_age: float) -> Flow[list[dict[str, Any]]]:
     """Finished runs (of one user, or all the connection may see), shared by every watcher with that scope."""
-    page = yield Shared(("pf-finished-runs", username), max_age, api.list_run(username=username, status=",".join(FINAL), max_keys=PAGE))
+    page = yield Shared(("pf-finished-runs", username), max_age, runs.list_run(username=username, status=",".join(FINAL_STATES), max_keys=PAGE))
     return list(page.get("runList") or [])
 
 
-class PaddleflowRunFinishedTrigger(RemoteEventTrigger):
+class PaddleFlowRunFinishedTrigger(RemoteEventTrigger):
     """Fires once per PaddleFlow run that finishes.
 
     :param username: only runs of this user (the list call is per user; None: every run the connection sees).
@@ -33,22 +32,17 @@ class PaddleflowRunFinishedTrigger(RemoteEventTrigger):
     """
 
     platform = "paddleflow"
-    async_hook_class = "airflow_provider.paddleflow.hook.PaddleflowAsyncHook"
+    async_hook_class = "airflow_provider.paddleflow.hook.PaddleFlowAsyncHook"
     filter_fields: ClassVar[tuple[str, ...]] = ("username", "pipeline_id", "run_name", "states")
 
     def validate(self) -> None:
-        states = self.filters["states"]
-        if states is not None:
-            bad = [s for s in states if s not in FINAL]
-            if bad or isinstance(states, str):
-                raise ConfigError(f"states must be a list of PaddleFlow final states ({', '.join(FINAL)}); got {states!r}")
-            self.filters["states"] = sorted(states)
+        self.filters["states"] = checked_choices("states", self.filters["states"], FINAL_STATES, "PaddleFlow final states: ")
 
     def scope(self) -> str:
         return f"user/{self.filters['username']}" if self.filters["username"] else "runs"
 
     def observe(self) -> Flow[list[Observation]]:
-        wanted = set(self.filters["states"] or FINAL)
+        wanted = set(self.filters["states"] or FINAL_STATES)
         pipeline, name = self.filters["pipeline_id"], self.filters["run_name"]
         found = []
         for run in (yield from finished_runs(self.filters["username"], self.poll_interval)):
@@ -60,6 +54,6 @@ class PaddleflowRunFinishedTrigger(RemoteEventTrigger):
         return found
 
     def url(self, target: Target, o: Observation) -> str | None:
-        from airflow_provider.paddleflow.jobs import PaddleflowRunJob
+        from airflow_provider.paddleflow.jobs import PaddleFlowRunJob
 
-        return PaddleflowRunJob().url(target, {"run_id": o.run_id})
+        return PaddleFlowRunJob().url(target, {"run_id": o.run_id})

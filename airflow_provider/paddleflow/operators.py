@@ -8,31 +8,30 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 
 from airflow_provider.common.errors import ConfigError
-from airflow_provider.common.links import PaddleflowRunLink
 from airflow_provider.common.operator import RemoteJobOperator
 from airflow_provider.common.templating import RefuseEmptyTemplates
+from airflow_provider.paddleflow.links import PaddleFlowRunLink
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider.common.hook import SyncPlatformHook
     from airflow_provider.common.jobs import JobStatus, Ref
-    from airflow_provider.paddleflow.hook import PaddleflowHook
+    from airflow_provider.paddleflow.hook import PaddleFlowHook
 
 
-def _hook(conn_id: str) -> PaddleflowHook:
-    from airflow_provider.paddleflow.hook import PaddleflowHook
+def _hook(conn_id: str) -> PaddleFlowHook:
+    from airflow_provider.paddleflow.hook import PaddleFlowHook
 
-    return PaddleflowHook(conn_id)
+    return PaddleFlowHook(conn_id)
 
 
 def _yaml(yaml_file: str | None, yaml_raw: str | None) -> str | None:
-    from airflow_provider.paddleflow.api import yaml_text
+    from airflow_provider.paddleflow.api.base import yaml_text
 
     return yaml_text(yaml_file=yaml_file) if yaml_file else yaml_text(yaml_raw=yaml_raw) if yaml_raw else None
 
 
-class PaddleflowCreateRunOperator(RemoteJobOperator):
+class PaddleFlowCreateRunOperator(RemoteJobOperator["PaddleFlowHook"]):
     """Start a PaddleFlow run from a YAML file, raw YAML, or a pipeline version, and (by default) wait.
 
     The run's description carries the task instance identity, so a retried task re-attaches to its
@@ -40,12 +39,12 @@ class PaddleflowCreateRunOperator(RemoteJobOperator):
     failure the failing jobs' log tails go to the task log. Returns ``{"run_id", "state", "jobs", "url", "waited"}``.
     """
 
-    operator_extra_links = (PaddleflowRunLink(),)
+    operator_extra_links = (PaddleFlowRunLink(),)
 
     # yaml_raw is not templated: PaddleFlow's own {{param}} syntax would clash with Jinja
     template_fields: Sequence[str] = ("yaml_file", "pipeline_id", "pipeline_version_id", "run_name", "parameters", "fs_name", "desc", "conn_id")
     template_fields_renderers = {"parameters": "json"}
-    job_class = "airflow_provider.paddleflow.jobs.PaddleflowRunJob"
+    job_class = "airflow_provider.paddleflow.jobs.PaddleFlowRunJob"
     asset_scheme = "paddleflow"
 
     def __init__(
@@ -67,7 +66,7 @@ class PaddleflowCreateRunOperator(RemoteJobOperator):
     ) -> None:
         super().__init__(conn_id=paddleflow_conn_id, **kwargs)
         if sum(x is not None for x in (yaml_file, yaml_raw, pipeline_id)) != 1:
-            raise ConfigError("PaddleflowCreateRunOperator needs exactly one of yaml_file, yaml_raw or pipeline_id")
+            raise ConfigError("PaddleFlowCreateRunOperator needs exactly one of yaml_file, yaml_raw or pipeline_id")
         if failure_strategy not in (None, "fail_fast", "continue"):
             raise ConfigError(f"failure_strategy must be fail_fast or continue, got {failure_strategy!r}")
         self.yaml_file, self.yaml_raw, self.pipeline_id, self.pipeline_version_id = yaml_file, yaml_raw, pipeline_id, pipeline_version_id
@@ -80,35 +79,31 @@ class PaddleflowCreateRunOperator(RemoteJobOperator):
             return ("pipelines", self.pipeline_id)
         return ("runs", self.run_name or self.task_id)
 
-    def submit(self, hook: SyncPlatformHook, context: Context, tag: str) -> Ref:
-        pf: PaddleflowHook = hook  # type: ignore[assignment]
-        run_id = pf.create_run(
+    def submit(self, hook: PaddleFlowHook, context: Context, tag: str) -> Ref:
+        run_id = hook.create_run(
             fs_name=self.fs_name, run_name=self.run_name, desc=f"{self.desc or ''} [{tag}]".strip(), run_yaml_raw=_yaml(self.yaml_file, self.yaml_raw),
             pipeline_id=self.pipeline_id, pipeline_version_id=self.pipeline_version_id, param=self.parameters, disabled=self.disabled,
             docker_env=self.docker_env, failure_options={"strategy": self.failure_strategy} if self.failure_strategy else None,
         )  # fmt: skip
         return {"run_id": run_id}
 
-    def find_existing(self, hook: SyncPlatformHook, context: Context, tag: str) -> Ref | None:
-        pf: PaddleflowHook = hook  # type: ignore[assignment]
-        runs = pf.list_run(status="initiating,pending,running", max_keys=500, all_pages=True)["runList"]
+    def find_existing(self, hook: PaddleFlowHook, context: Context, tag: str) -> Ref | None:
+        runs = hook.list_run(status="initiating,pending,running", max_keys=500, all_pages=True)["runList"]
         mine = [r for r in runs if f"[{tag}]" in (r.get("description") or "")]
         return {"run_id": mine[-1]["runID"]} if mine else None
 
-    def find_submitted(self, hook: SyncPlatformHook, context: Context, tag: str, since: float) -> Ref | None:
-        pf: PaddleflowHook = hook  # type: ignore[assignment]
-        runs = pf.list_run(max_keys=500, all_pages=True)["runList"]
+    def find_submitted(self, hook: PaddleFlowHook, context: Context, tag: str, since: float) -> Ref | None:
+        from airflow_provider.paddleflow.states import ACTIVE_STATES
+
+        runs = hook.list_run(max_keys=500, all_pages=True)["runList"]
         mine = [
             r for r in runs
-            if f"[{tag}]" in (r.get("description") or "") and (r.get("status") in LIVE_STATES or _local_epoch(r.get("createTime")) >= since)
+            if f"[{tag}]" in (r.get("description") or "") and (r.get("status") in ACTIVE_STATES or _local_epoch(r.get("createTime")) >= since)
         ]  # fmt: skip
         return {"run_id": mine[-1]["runID"]} if mine else None
 
-    def where_to_look(self, hook: SyncPlatformHook, context: Context, tag: str) -> str:
+    def where_to_look(self, hook: PaddleFlowHook, context: Context, tag: str) -> str:
         return f"look for a run whose description ends with [{tag}] on {hook.target.base_url}"
-
-
-LIVE_STATES = frozenset({"initiating", "pending", "running", "terminating"})
 
 
 def _local_epoch(value: Any) -> float:
@@ -121,14 +116,14 @@ def _local_epoch(value: Any) -> float:
         return 0.0
 
 
-class PaddleflowRetryRunOperator(RemoteJobOperator):
+class PaddleFlowRetryRunOperator(RemoteJobOperator["PaddleFlowHook"]):
     """Retry a failed or terminated run. PaddleFlow makes a NEW run (succeeded steps are not re-run);
     the operator returns its id and, by default, waits for it."""
 
-    operator_extra_links = (PaddleflowRunLink(),)
+    operator_extra_links = (PaddleFlowRunLink(),)
 
     template_fields: Sequence[str] = ("run_id", "conn_id")
-    job_class = "airflow_provider.paddleflow.jobs.PaddleflowRunJob"
+    job_class = "airflow_provider.paddleflow.jobs.PaddleFlowRunJob"
     asset_scheme = "paddleflow"
 
     def __init__(self, *, run_id: str, paddleflow_conn_id: str = "paddleflow_default", **kwargs: Any) -> None:
@@ -140,12 +135,12 @@ class PaddleflowRetryRunOperator(RemoteJobOperator):
         # the retried run's id is usually templated: the asset names the task that retries
         return ("runs", self.task_id)
 
-    def submit(self, hook: SyncPlatformHook, context: Context, tag: str) -> Ref:
-        new_id = hook.retry_run(self.run_id)  # type: ignore[attr-defined]
+    def submit(self, hook: PaddleFlowHook, context: Context, tag: str) -> Ref:
+        new_id = hook.retry_run(self.run_id)
         self.log.info("retry of %s is run %s", self.run_id, new_id)
         return {"run_id": new_id, "retry_of": self.run_id}
 
-    def where_to_look(self, hook: SyncPlatformHook, context: Context, tag: str) -> str:
+    def where_to_look(self, hook: PaddleFlowHook, context: Context, tag: str) -> str:
         # a retry makes a new run that cannot carry this task's tag
         return f"look for a new run retried from {self.run_id} on {hook.target.base_url}"
 
@@ -153,7 +148,7 @@ class PaddleflowRetryRunOperator(RemoteJobOperator):
         return super().summary(ref, status)
 
 
-class PaddleflowStopRunOperator(RefuseEmptyTemplates, BaseOperator):
+class PaddleFlowStopRunOperator(RefuseEmptyTemplates, BaseOperator):
     """Stop a run. Stopping a finished run is an error in PaddleFlow (403); ``ignore_finished``
     turns that into a no-op."""
 
@@ -179,7 +174,7 @@ class PaddleflowStopRunOperator(RefuseEmptyTemplates, BaseOperator):
         return {"run_id": self.run_id, "stopped": True, "state": hook.show_run(self.run_id).get("status")}
 
 
-class PaddleflowCreatePipelineOperator(RefuseEmptyTemplates, BaseOperator):
+class PaddleFlowCreatePipelineOperator(RefuseEmptyTemplates, BaseOperator):
     """Create a pipeline from YAML; when one of that name exists, return it (``if_exists="reuse"``)
     or add the YAML as its new version (``if_exists="new_version"``)."""
 
@@ -197,7 +192,7 @@ class PaddleflowCreatePipelineOperator(RefuseEmptyTemplates, BaseOperator):
     ) -> None:
         super().__init__(**kwargs)
         if (yaml_file is None) == (yaml_raw is None):
-            raise ConfigError("PaddleflowCreatePipelineOperator needs exactly one of yaml_file or yaml_raw")
+            raise ConfigError("PaddleFlowCreatePipelineOperator needs exactly one of yaml_file or yaml_raw")
         if if_exists not in ("reuse", "new_version", "fail"):
             raise ConfigError(f"if_exists must be reuse, new_version or fail, got {if_exists!r}")
         self.yaml_file, self.yaml_raw, self.desc, self.if_exists, self.paddleflow_conn_id = yaml_file, yaml_raw, desc, if_exists, paddleflow_conn_id
@@ -227,7 +222,7 @@ class PaddleflowCreatePipelineOperator(RefuseEmptyTemplates, BaseOperator):
         return {"pipeline_id": existing["pipelineID"], "pipeline_version_id": version, "name": name, "created": False}
 
 
-class PaddleflowUpdatePipelineOperator(RefuseEmptyTemplates, BaseOperator):
+class PaddleFlowUpdatePipelineOperator(RefuseEmptyTemplates, BaseOperator):
     """Add a new version to a pipeline (the YAML's name must be the pipeline's)."""
 
     template_fields: Sequence[str] = ("pipeline_id", "yaml_file", "desc", "paddleflow_conn_id")
@@ -244,7 +239,7 @@ class PaddleflowUpdatePipelineOperator(RefuseEmptyTemplates, BaseOperator):
     ) -> None:
         super().__init__(**kwargs)
         if (yaml_file is None) == (yaml_raw is None):
-            raise ConfigError("PaddleflowUpdatePipelineOperator needs exactly one of yaml_file or yaml_raw")
+            raise ConfigError("PaddleFlowUpdatePipelineOperator needs exactly one of yaml_file or yaml_raw")
         self.pipeline_id, self.yaml_file, self.yaml_raw, self.desc, self.paddleflow_conn_id = pipeline_id, yaml_file, yaml_raw, desc, paddleflow_conn_id
 
     def execute(self, context: Context) -> dict[str, Any]:
@@ -252,7 +247,7 @@ class PaddleflowUpdatePipelineOperator(RefuseEmptyTemplates, BaseOperator):
         return {"pipeline_id": answer["pipelineID"], "pipeline_version_id": answer["pipelineVersionID"]}
 
 
-class PaddleflowCreateScheduleOperator(RefuseEmptyTemplates, BaseOperator):
+class PaddleFlowCreateScheduleOperator(RefuseEmptyTemplates, BaseOperator):
     """Create a schedule that runs a pipeline version on a crontab. Returns ``{"schedule_id"}``."""
 
     template_fields: Sequence[str] = ("name", "pipeline_id", "pipeline_version_id", "crontab", "desc", "start_time", "end_time", "paddleflow_conn_id")
@@ -292,7 +287,7 @@ class PaddleflowCreateScheduleOperator(RefuseEmptyTemplates, BaseOperator):
         return {"schedule_id": schedule_id}
 
 
-class PaddleflowStopScheduleOperator(RefuseEmptyTemplates, BaseOperator):
+class PaddleFlowStopScheduleOperator(RefuseEmptyTemplates, BaseOperator):
     template_fields: Sequence[str] = ("schedule_id", "paddleflow_conn_id")
 
     def __init__(self, *, schedule_id: str, paddleflow_conn_id: str = "paddleflow_default", **kwargs: Any) -> None:
@@ -305,7 +300,7 @@ class PaddleflowStopScheduleOperator(RefuseEmptyTemplates, BaseOperator):
         return {"schedule_id": self.schedule_id, "status": hook.show_schedule(self.schedule_id).get("status")}
 
 
-class PaddleflowDeleteScheduleOperator(RefuseEmptyTemplates, BaseOperator):
+class PaddleFlowDeleteScheduleOperator(RefuseEmptyTemplates, BaseOperator):
     """Delete a schedule; PaddleFlow deletes only stopped ones, so ``stop_first`` (default) stops it."""
 
     template_fields: Sequence[str] = ("schedule_id", "paddleflow_conn_id")

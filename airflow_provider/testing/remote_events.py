@@ -45,9 +45,9 @@ def digitalhub_run(project: str, task: str, fail: bool = False, conn_id: str = "
 
 
 def paddleflow_run(name: str = "train", conn_id: str = "paddleflow_default") -> str:
-    from airflow_provider.paddleflow.hook import PaddleflowHook
+    from airflow_provider.paddleflow.hook import PaddleFlowHook
 
-    return str(PaddleflowHook(conn_id).create_run(run_yaml_raw=PF_YAML.format(name=name), run_name=name))
+    return str(PaddleFlowHook(conn_id).create_run(run_yaml_raw=PF_YAML.format(name=name), run_name=name))
 
 
 def aqueduct_tag(tag: str, title: str | None = None, conn_id: str = "aqueduct_default") -> str:
@@ -67,7 +67,7 @@ def aqueduct_task(action: str = "echo", conn_id: str = "aqueduct_default", **par
     defaults: dict[str, dict[str, Any]] = {"echo": {"message": "hello", "count": 1, "flag": 0, "mode": "fast"}, "fail": {"code": 3}, "sleep": {"seconds": 0.2}}
     values = [["experiment", exp.eid], *([k, str(v)] for k, v in {**defaults.get(action, {}), **params}.items())]
     task = hook.execute_extension("demo", action, values, experiment_uuid=exp.uuid)
-    from airflow_provider.aqueduct.api import Task
+    from airflow_provider.aqueduct.models import Task
 
     if not isinstance(task, Task):
         raise RuntimeError("this Aqueduct server does not run actions as tasks")

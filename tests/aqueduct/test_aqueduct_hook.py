@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
-from airflow_provider.aqueduct.api import ExecutionResult, GraphQLError, Task, validate_parameters
+from airflow_provider.aqueduct.api.extensions import validate_parameters
+from airflow_provider.aqueduct.api.graphql import GraphQLError
+from airflow_provider.aqueduct.models import ExecutionResult, Task
 from airflow_provider.common.errors import ConfigError, NotFoundError
 
 

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 import requests
 
-from airflow_provider.aqueduct.api import ExecuteTimeout, title_search_key
+from airflow_provider.aqueduct.api.experiments import title_search_key
+from airflow_provider.aqueduct.api.extensions import ExecuteTimeout
 from airflow_provider.testing import serve_emulator
 
 EXP = "uuid title eid tags"
@@ -274,7 +275,7 @@ def test_released_operator_passes_its_timeout(capfd: pytest.CaptureFixture[str])
 
 # --- parameters, link ------------------------------------------------------------------------------------
 def test_bool_parameters_are_sent_as_pyaqueduct_sends_them(server: tuple[Any, str]) -> None:
-    from airflow_provider.aqueduct.api import validate_parameters
+    from airflow_provider.aqueduct.api.extensions import validate_parameters
     from airflow_provider.aqueduct.hook import AqueductHook
 
     emulator, _ = server

@@ -62,7 +62,7 @@ def test_released_server_is_never_run_twice(aq_released: Any, capfd: pytest.Capt
 
 def test_two_candidate_tasks_are_ambiguous_and_adopted_by_neither(aq_tasks: Any, capfd: pytest.CaptureFixture[str]) -> None:
     """Aqueduct tasks carry no tag: when another identical task shares the window, the operator refuses to guess."""
-    from airflow_provider.aqueduct.api import validate_parameters
+    from airflow_provider.aqueduct.api.extensions import validate_parameters
     from airflow_provider.aqueduct.hook import AqueductHook
 
     exp = _experiment("aqueduct_default", f"ambiguous {next(_seq)}")

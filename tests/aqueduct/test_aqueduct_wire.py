@@ -152,7 +152,7 @@ def test_every_mapped_method_sends_what_pyaqueduct_sends(wire: Any) -> None:
         if not method:
             continue  # a lookup the next case needs
         if method == "execute_extension":  # the parameters as the operator prepares them (declared order, values as text)
-            from airflow_provider.aqueduct.api import validate_parameters
+            from airflow_provider.aqueduct.api.extensions import validate_parameters
 
             args = (*args[:2], validate_parameters(hook.get_extension_action("demo", "echo"), {k: _fill(v, shared) for k, v in args[2].items()}))
         with proxy.capture() as ours, contextlib.suppress(ProviderError):  # pyaqueduct did it first: the server may refuse a repeat

@@ -11,7 +11,7 @@ from typing import Any
 from airflow_provider.common.trigger import RemoteJobTrigger
 from airflow_provider.testing.triggers import run_all
 
-FUTURE_JOB = "airflow_provider.dataiku.codestudio_jobs.DSSFutureJob"
+FUTURE_JOB = "airflow_provider.dataiku.jobs.DSSFutureJob"
 SCENARIO_JOB = "airflow_provider.dataiku.jobs.ScenarioRunJob"
 _ids = itertools.count(1)
 

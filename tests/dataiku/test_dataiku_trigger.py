@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -111,6 +112,21 @@ async def test_definite_4xx_ends_the_wait_at_once(new_scenario: Any) -> None:
     event = await _event(_trigger({"project_key": "TEST", "scenario_id": "NOPE", "run_id": "R"}, max_consecutive_errors=10))
     assert event["event"] == "error" and "Scenario not found" in event["message"]
     assert time.monotonic() - started < 2
+
+
+async def test_in_a_triggerer_a_permanent_error_ends_the_task_there(new_scenario: Any, caplog: pytest.LogCaptureFixture) -> None:
+    from airflow.triggers.base import TaskFailedEvent
+
+    ref = {"project_key": "TEST", "scenario_id": "NOPE", "run_id": "R"}
+    trigger = _trigger(ref, max_consecutive_errors=10)
+    trigger.task_instance = SimpleNamespace(task_id="wait")  # what a real triggerer sets (dag.test() does not)
+    events = [e async for e in trigger.run()]
+    assert len(events) == 1 and isinstance(events[0], TaskFailedEvent)
+    assert any("Scenario not found" in r.getMessage() and r.levelname == "ERROR" for r in caplog.records), "the task log must say why"
+    soft = _trigger(ref, max_consecutive_errors=10, fail_in_triggerer=False)
+    soft.task_instance = SimpleNamespace(task_id="wait")
+    [event] = [e async for e in soft.run()]
+    assert not isinstance(event, TaskFailedEvent) and event.payload["event"] == "error" and event.payload["permanent"]
 
 
 class _Comms:

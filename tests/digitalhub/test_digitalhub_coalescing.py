@@ -53,10 +53,10 @@ async def test_waits_share_one_listing_per_project_and_interval(dhcore: Any, dh_
 
 
 async def test_a_run_beyond_the_page_window_is_read_on_its_own(dhcore: Any, dh_state: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    from airflow_provider.digitalhub import api
+    from airflow_provider.digitalhub.api import runs
 
-    monkeypatch.setattr(api, "FIND_PAGE_SIZE", 5)
-    monkeypatch.setattr(api, "FIND_MAX_PAGES", 1)
+    monkeypatch.setattr(runs, "FIND_PAGE_SIZE", 5)
+    monkeypatch.setattr(runs, "FIND_MAX_PAGES", 1)
     emulator = dhcore[0]
     [(project, task)] = _projects(dh_state, "window", 1)
     old = _start(project, task, 0.5)

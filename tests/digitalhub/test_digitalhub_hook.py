@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from airflow_provider.common.errors import BadRequestError, ConfigError, NotFoundError
-from airflow_provider.digitalhub.models import RunState
+from airflow_provider.digitalhub.states import RunState
 from airflow_provider.testing.digitalhub import DEMO_TASK
 
 

@@ -34,14 +34,14 @@ from airflow.sdk import Asset, AssetWatcher
 from airflow_provider.aqueduct.events import AqueductExperimentTaggedTrigger
 from airflow_provider.dataiku.events import DataikuScenarioRunFinishedTrigger
 from airflow_provider.digitalhub.events import DigitalHubRunStateTrigger
-from airflow_provider.paddleflow.events import PaddleflowRunFinishedTrigger
+from airflow_provider.paddleflow.events import PaddleFlowRunFinishedTrigger
 
 P = {POLL}
 DSS_DONE = Asset("e2e_dss_done", uri="x-e2e://dss/E2E/S", watchers=[AssetWatcher(name="dss", trigger=DataikuScenarioRunFinishedTrigger(
     conn_id="dataiku_default", project_key="E2E", scenario_id="S", poll_interval=P))])
 DH_DONE = Asset("e2e_dh_done", uri="x-e2e://dh/e2e", watchers=[AssetWatcher(name="dh", trigger=DigitalHubRunStateTrigger(
     conn_id="digitalhub_default", project="e2e", states=["COMPLETED"], poll_interval=P))])
-PF_DONE = Asset("e2e_pf_done", uri="x-e2e://pf/e2e_train", watchers=[AssetWatcher(name="pf", trigger=PaddleflowRunFinishedTrigger(
+PF_DONE = Asset("e2e_pf_done", uri="x-e2e://pf/e2e_train", watchers=[AssetWatcher(name="pf", trigger=PaddleFlowRunFinishedTrigger(
     conn_id="paddleflow_default", run_name="e2e_train", poll_interval=P))])
 AQ_TAGGED = Asset("e2e_aq_tagged", uri="x-e2e://aq/e2e-ready", watchers=[AssetWatcher(name="aq", trigger=AqueductExperimentTaggedTrigger(
     conn_id="aqueduct_default", tag="e2e-ready", poll_interval=P))])

@@ -8,7 +8,7 @@ import sys
 from airflow.sdk import DAG
 
 from airflow_provider.dataiku.operators import DataikuRunScenarioOperator
-from airflow_provider.paddleflow.operators import PaddleflowCreateRunOperator
+from airflow_provider.paddleflow.operators import PaddleFlowCreateRunOperator
 from airflow_provider.testing.airflow_env import run_dag
 
 FAILING_YAML = """name: ol_fail
@@ -21,6 +21,6 @@ entry_points:
 with DAG(sys.argv[1], schedule=None, start_date=dt.datetime(2026, 1, 1), catchup=False) as dag:
     DataikuRunScenarioOperator(task_id="dss_ok", project_key="OL", scenario_id="GOOD", deferrable=False, poll_interval=0.1)
     DataikuRunScenarioOperator(task_id="dss_fail", project_key="OL", scenario_id="BAD", deferrable=False, poll_interval=0.1)
-    PaddleflowCreateRunOperator(task_id="pf_ok", yaml_raw=FAILING_YAML.replace("exit 1", "echo ok"), run_name="ol_ok", deferrable=True, poll_interval=0.1)
+    PaddleFlowCreateRunOperator(task_id="pf_ok", yaml_raw=FAILING_YAML.replace("exit 1", "echo ok"), run_name="ol_ok", deferrable=True, poll_interval=0.1)
 
 print("STATE", run_dag(dag).state)

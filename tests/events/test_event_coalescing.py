@@ -10,7 +10,7 @@ from airflow_provider.aqueduct.events import AqueductExperimentTaggedTrigger
 from airflow_provider.common.events import RemoteEventTrigger
 from airflow_provider.dataiku.events import DataikuScenarioRunFinishedTrigger
 from airflow_provider.digitalhub.events import DigitalHubRunStateTrigger
-from airflow_provider.paddleflow.events import PaddleflowRunFinishedTrigger
+from airflow_provider.paddleflow.events import PaddleFlowRunFinishedTrigger
 
 INTERVAL = 1.0
 
@@ -43,7 +43,7 @@ def _watchers(dss_state: Any) -> list[RemoteEventTrigger]:
             for i in range(100)
         ]
     for u in ("root", "coaluser"):
-        out += [PaddleflowRunFinishedTrigger(conn_id="paddleflow_default", username=u, run_name=f"r{i}", poll_interval=INTERVAL) for i in range(100)]
+        out += [PaddleFlowRunFinishedTrigger(conn_id="paddleflow_default", username=u, run_name=f"r{i}", poll_interval=INTERVAL) for i in range(100)]
     for t in ("coal-a", "coal-b"):
         out += [AqueductExperimentTaggedTrigger(conn_id="aqueduct_default", tag=t, poll_interval=INTERVAL + i * 1e-4) for i in range(100)]
     return out

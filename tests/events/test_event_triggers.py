@@ -17,7 +17,7 @@ from airflow_provider.common.events import RemoteEventTrigger
 from airflow_provider.common.jobs import import_string
 from airflow_provider.dataiku.events import DataikuScenarioRunFinishedTrigger
 from airflow_provider.digitalhub.events import DigitalHubRunStateTrigger
-from airflow_provider.paddleflow.events import PaddleflowRunFinishedTrigger
+from airflow_provider.paddleflow.events import PaddleFlowRunFinishedTrigger
 from airflow_provider.testing import remote_events as remote
 
 
@@ -124,7 +124,7 @@ async def test_digitalhub_state_with_function_filter(emulators: dict, store: Any
 
 
 async def test_paddleflow_run_finished_name_filter(emulators: dict, store: Any) -> None:
-    watch = Watch(PaddleflowRunFinishedTrigger(conn_id="paddleflow_default", run_name="evtrain", states=["succeeded"], poll_interval=0.2), store)
+    watch = Watch(PaddleFlowRunFinishedTrigger(conn_id="paddleflow_default", run_name="evtrain", states=["succeeded"], poll_interval=0.2), store)
     await _settle(0.5)
     mine = await _off_loop(remote.paddleflow_run, "evtrain")
     await _off_loop(remote.paddleflow_run, "someone_else")
@@ -167,7 +167,7 @@ async def test_replay_window_delivers_recent_history(emulators: dict, store: Any
 
 async def test_poll_errors_are_survived(emulators: dict, store: Any) -> None:
     emulator = emulators["paddleflow"][0]
-    watch = Watch(PaddleflowRunFinishedTrigger(conn_id="paddleflow_default", run_name="everr", poll_interval=0.1), store)
+    watch = Watch(PaddleFlowRunFinishedTrigger(conn_id="paddleflow_default", run_name="everr", poll_interval=0.1), store)
     await _settle(0.4)
     emulator.faults.fail_next(6, 500)
     run = await _off_loop(remote.paddleflow_run, "everr")
@@ -185,7 +185,7 @@ def test_bad_input_names_the_argument() -> None:
     with pytest.raises(ConfigError, match="states"):
         DigitalHubRunStateTrigger(conn_id="c", project="p", states="COMPLETED")
     with pytest.raises(ConfigError, match="unknown argument"):
-        PaddleflowRunFinishedTrigger(conn_id="c", pipeline="x")
+        PaddleFlowRunFinishedTrigger(conn_id="c", pipeline="x")
     with pytest.raises(ConfigError, match="tag"):
         AqueductExperimentTaggedTrigger(conn_id="c", tag="")
 

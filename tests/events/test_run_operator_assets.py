@@ -15,7 +15,7 @@ from airflow_provider.aqueduct.operators import AqueductExecuteExtensionOperator
 from airflow_provider.common.operator import RemoteJobOperator
 from airflow_provider.dataiku.operators import DataikuRunScenarioOperator
 from airflow_provider.digitalhub.operators import DigitalHubCreateRunOperator
-from airflow_provider.paddleflow.operators import PaddleflowCreateRunOperator, PaddleflowRetryRunOperator
+from airflow_provider.paddleflow.operators import PaddleFlowCreateRunOperator, PaddleFlowRetryRunOperator
 from airflow_provider.testing import remote_events as remote
 from airflow_provider.testing.airflow_env import run_dag, task_outcomes
 from airflow_provider.testing.paddleflow import FLAKY_YAML
@@ -35,9 +35,9 @@ def _asset_events(dag_id: str) -> dict[str, tuple[str, dict[str, Any]]]:
 
 
 def _failed_paddleflow_run() -> str:
-    from airflow_provider.paddleflow.hook import PaddleflowHook
+    from airflow_provider.paddleflow.hook import PaddleFlowHook
 
-    hook = PaddleflowHook()
+    hook = PaddleFlowHook()
     run_id = hook.create_run(run_yaml_raw=FLAKY_YAML, run_name="flaky_for_retry")
     deadline = time.time() + 20
     while hook.show_run(run_id)["status"] != "failed" and time.time() < deadline:
@@ -46,7 +46,7 @@ def _failed_paddleflow_run() -> str:
 
 
 def test_every_run_operator_has_a_platform_asset_scheme() -> None:
-    import airflow_provider.dataiku.codestudio_operators  # noqa: F401 - registers the subclasses
+    import airflow_provider.dataiku.operators  # noqa: F401 - registers the subclasses
 
     def subclasses(cls: type) -> list[type]:
         return [c for s in cls.__subclasses__() for c in (s, *subclasses(s))]
@@ -73,10 +73,10 @@ def test_each_run_operators_asset_event_carries_run_id_outcome_and_url(emulators
     with DAG(f"run_operator_assets_{int(time.time())}", schedule=None, start_date=dt.datetime(2026, 1, 1), catchup=False) as dag:
         DataikuRunScenarioOperator(task_id="dss", project_key="ASSETS", scenario_id="BUILD", deferrable=False, poll_interval=0.1)
         DigitalHubCreateRunOperator(task_id="dh", project="assets", kind="python+job:run", task=task, deferrable=False, poll_interval=0.1)
-        PaddleflowCreateRunOperator(
+        PaddleFlowCreateRunOperator(
             task_id="pf", yaml_raw=remote.PF_YAML.format(name="assets_train"), run_name="assets_train", deferrable=True, poll_interval=0.1
         )
-        PaddleflowRetryRunOperator(task_id="pf_retry", run_id=failed_pf, deferrable=False, poll_interval=0.1)
+        PaddleFlowRetryRunOperator(task_id="pf_retry", run_id=failed_pf, deferrable=False, poll_interval=0.1)
         AqueductExecuteExtensionOperator(
             task_id="aq", extension="demo", action="echo", parameters={"message": "hi"}, experiment=exp, deferrable=False, poll_interval=0.1
         )

@@ -51,7 +51,7 @@ def operator_source(platform: str, conn_id: str, *, deferrable: bool, seconds: f
             f"AqueductExecuteExtensionOperator(extension='demo', action='sleep', parameters={{'seconds': '{seconds}'}}, "
             f"experiment=\"{{{{ dag_run.conf['experiment'] }}}}\", aqueduct_conn_id={conn_id!r}, {common})"
         )
-    return f"PaddleflowCreateRunOperator(yaml_raw=PF_YAML, run_name='faults', paddleflow_conn_id={conn_id!r}, {common})"
+    return f"PaddleFlowCreateRunOperator(yaml_raw=PF_YAML, run_name='faults', paddleflow_conn_id={conn_id!r}, {common})"
 
 
 DAG_HEADER = """
@@ -66,7 +66,7 @@ IMPORTS = {
     "dataiku": "from airflow_provider.dataiku.operators import DataikuRunScenarioOperator\n",
     "digitalhub": "from airflow_provider.digitalhub.operators import DigitalHubCreateRunOperator\n",
     "aqueduct": "from airflow_provider.aqueduct.operators import AqueductExecuteExtensionOperator\n",
-    "paddleflow": "from airflow_provider.paddleflow.operators import PaddleflowCreateRunOperator\n",
+    "paddleflow": "from airflow_provider.paddleflow.operators import PaddleFlowCreateRunOperator\n",
 }
 
 DAG_BLOCK = """

@@ -63,12 +63,15 @@ def test_airflow_lists_the_provider_with_its_documentation_url() -> None:
 
 
 def test_every_link_class_is_registered_and_every_waiting_task_has_a_platform_label() -> None:
-    from airflow_provider.common import links
     from airflow_provider.common.operator import RemoteJobOperator
     from airflow_provider.common.sensor import RemoteJobSensor
 
     registered = set(get_provider_info()["extra-links"])
-    assert {f"airflow_provider.common.links.{cls.__name__}" for cls in (links.RemoteRunLink, *links.PLATFORM_LINKS)} == registered
+    defined = {"airflow_provider.common.links.RemoteRunLink"}
+    for platform in PLATFORMS:
+        module = importlib.import_module(f"airflow_provider.{platform}.links")
+        defined |= {f"{module.__name__}.{name}" for name, value in vars(module).items() if isinstance(value, type) and value.__module__ == module.__name__}
+    assert defined == registered
     waiting = []
     for kind in ("operators", "sensors"):
         for module in sorted(_platform_modules(kind)):

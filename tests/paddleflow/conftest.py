@@ -23,16 +23,16 @@ def pf_state(pf: Any) -> Any:
 
 @pytest.fixture(params=["sync", "async"])
 def pf_api(request: pytest.FixtureRequest, pf: Any) -> Callable[..., Awaitable[Any]]:
-    from airflow_provider.paddleflow.hook import PaddleflowAsyncHook, PaddleflowHook
+    from airflow_provider.paddleflow.hook import PaddleFlowAsyncHook, PaddleFlowHook
 
     if request.param == "sync":
-        hook: Any = PaddleflowHook()
+        hook: Any = PaddleFlowHook()
 
         async def call(name: str, *args: Any, **kwargs: Any) -> Any:
             return await asyncio.to_thread(getattr(hook, name), *args, **kwargs)
 
     else:
-        ahook = PaddleflowAsyncHook()
+        ahook = PaddleFlowAsyncHook()
 
         async def call(name: str, *args: Any, **kwargs: Any) -> Any:
             return await getattr(ahook, name)(*args, **kwargs)

@@ -14,7 +14,7 @@ from airflow_provider.testing.paddleflow import DEMO_YAML
 
 
 async def test_users_and_password_change_revokes_tokens(pf_api: Any, pf: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    from airflow_provider.paddleflow.hook import PaddleflowHook
+    from airflow_provider.paddleflow.hook import PaddleFlowHook
     from airflow_provider.testing.paddleflow import connection
 
     name = f"alice{pf_api.kind}"
@@ -23,7 +23,7 @@ async def test_users_and_password_change_revokes_tokens(pf_api: Any, pf: Any, mo
         await pf_api("add_user", f"bob{pf_api.kind}", "short")
     assert name in [u["name"] for u in (await pf_api("list_user", all_pages=True))["userList"]]
     monkeypatch.setenv("AIRFLOW_CONN_PF_ALICE", json.dumps(connection(pf[1].url, login=name, password="secret1pw")))
-    alice = PaddleflowHook("pf_alice")
+    alice = PaddleFlowHook("pf_alice")
     alice.list_run(max_keys=1)
     await pf_api("update_password", name, "secret2pw")
     with pytest.raises(ApiError, match="Username or password not correct"):

@@ -11,7 +11,7 @@ import pytest
 from airflow_provider.common.trigger import RemoteJobTrigger
 from airflow_provider.testing.triggers import run_all
 
-JOB = "airflow_provider.paddleflow.jobs.PaddleflowRunJob"
+JOB = "airflow_provider.paddleflow.jobs.PaddleFlowRunJob"
 TIMED_YAML = """name: timed
 docker_env: python:3.9-slim
 entry_points:
@@ -23,9 +23,9 @@ entry_points:
 
 
 def _start(count: int, duration: float) -> list[dict[str, Any]]:
-    from airflow_provider.paddleflow.hook import PaddleflowHook
+    from airflow_provider.paddleflow.hook import PaddleFlowHook
 
-    hook = PaddleflowHook()
+    hook = PaddleFlowHook()
     return [{"run_id": hook.create_run(run_yaml_raw=TIMED_YAML, param={"duration": duration})} for _ in range(count)]
 
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from airflow.sdk import DAG
 
-from airflow_provider.paddleflow.operators import PaddleflowCreateRunOperator, PaddleflowStopRunOperator
-from airflow_provider.paddleflow.sensors import PaddleflowRunSensor
+from airflow_provider.paddleflow.operators import PaddleFlowCreateRunOperator, PaddleFlowStopRunOperator
+from airflow_provider.paddleflow.sensors import PaddleFlowRunSensor
 from airflow_provider.testing.airflow_env import run_dag, task_outcomes
 from airflow_provider.testing.paddleflow import DEMO_YAML, FLAKY_YAML, ROOT_PASSWORD, connection
 
@@ -40,7 +40,7 @@ def test_example_dag(example_dags: dict, pf: Any, capfd: pytest.CaptureFixture[s
 @pytest.mark.parametrize("deferrable", [True, False], ids=["deferred", "in_place"])
 def test_failing_run_puts_the_failing_jobs_log_in_the_task_log(deferrable: bool, pf: Any, capfd: pytest.CaptureFixture[str]) -> None:
     with _dag("fail") as dag:
-        PaddleflowCreateRunOperator(task_id="run", yaml_raw=FLAKY_YAML, deferrable=deferrable, poll_interval=0.1, log_tail_lines=3)
+        PaddleFlowCreateRunOperator(task_id="run", yaml_raw=FLAKY_YAML, deferrable=deferrable, poll_interval=0.1, log_tail_lines=3)
     dag_run = run_dag(dag)
     out = capfd.readouterr().out
     assert _states(dag_run) == {"run": "failed"}
@@ -53,7 +53,7 @@ def test_retried_task_reattaches_to_its_run(pf: Any, pf_state: Any, monkeypatch:
     pf_state.run_duration = 2.0
     try:
         with _dag("reattach", default_args={"retries": 1, "retry_delay": dt.timedelta(seconds=0)}) as dag:
-            PaddleflowCreateRunOperator(
+            PaddleFlowCreateRunOperator(
                 task_id="run", yaml_raw=DEMO_YAML, run_name="reattach_me", paddleflow_conn_id="pf_flaky", poll_interval=0.1, max_consecutive_poll_errors=1
             )
         pf[0].faults.fail_next(2, 503, method="GET", path_pattern=r"/run/run-\d+$")
@@ -69,7 +69,7 @@ def test_timeout_stops_the_remote_run(pf: Any, pf_state: Any, capfd: pytest.Capt
     pf_state.run_duration = 30
     try:
         with _dag("timeout") as dag:
-            PaddleflowCreateRunOperator(task_id="run", yaml_raw=DEMO_YAML, run_name="too_slow", deferrable=True, poll_interval=0.1, timeout=1)
+            PaddleFlowCreateRunOperator(task_id="run", yaml_raw=DEMO_YAML, run_name="too_slow", deferrable=True, poll_interval=0.1, timeout=1)
         dag_run = run_dag(dag)
     finally:
         pf_state.run_duration = 0.8
@@ -80,16 +80,16 @@ def test_timeout_stops_the_remote_run(pf: Any, pf_state: Any, capfd: pytest.Capt
 
 
 def test_sensor_and_stop_rules(pf: Any, capfd: pytest.CaptureFixture[str]) -> None:
-    from airflow_provider.paddleflow.hook import PaddleflowHook
+    from airflow_provider.paddleflow.hook import PaddleFlowHook
 
-    hook = PaddleflowHook()
+    hook = PaddleFlowHook()
     ok = hook.create_run(run_yaml_raw=DEMO_YAML)
     bad = hook.create_run(run_yaml_raw=FLAKY_YAML)
     with _dag("sensor") as dag:
-        PaddleflowRunSensor(task_id="ok", run_id=ok, poke_interval=0.1, timeout=30)
-        bad_sensor = PaddleflowRunSensor(task_id="bad", run_id=bad, deferrable=True, poke_interval=0.1, timeout=30)
-        stop_finished = PaddleflowStopRunOperator(task_id="stop_finished", run_id=bad, trigger_rule="all_done")
-        stop_ignored = PaddleflowStopRunOperator(task_id="stop_ignored", run_id=bad, ignore_finished=True, trigger_rule="all_done")
+        PaddleFlowRunSensor(task_id="ok", run_id=ok, poke_interval=0.1, timeout=30)
+        bad_sensor = PaddleFlowRunSensor(task_id="bad", run_id=bad, deferrable=True, poke_interval=0.1, timeout=30)
+        stop_finished = PaddleFlowStopRunOperator(task_id="stop_finished", run_id=bad, trigger_rule="all_done")
+        stop_ignored = PaddleFlowStopRunOperator(task_id="stop_ignored", run_id=bad, ignore_finished=True, trigger_rule="all_done")
         bad_sensor >> [stop_finished, stop_ignored]
     dag_run = run_dag(dag)
     assert _states(dag_run) == {"ok": "success", "bad": "failed", "stop_finished": "failed", "stop_ignored": "success"}
@@ -99,9 +99,9 @@ def test_sensor_and_stop_rules(pf: Any, capfd: pytest.CaptureFixture[str]) -> No
 def test_bad_inputs(pf: Any, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("AIRFLOW_CONN_PF_WRONG", json.dumps(connection(pf[1].url, password="not-the-password-42")))
     with _dag("bad") as dag:
-        PaddleflowCreateRunOperator(task_id="wrong_password", yaml_raw=DEMO_YAML, paddleflow_conn_id="pf_wrong")
-        PaddleflowCreateRunOperator(task_id="malformed_yaml", yaml_raw="name: x\nentry_points:\n  a: [unclosed\n")
-        PaddleflowCreateRunOperator(task_id="unknown_version", pipeline_id="ppl-000001", pipeline_version_id="99")
+        PaddleFlowCreateRunOperator(task_id="wrong_password", yaml_raw=DEMO_YAML, paddleflow_conn_id="pf_wrong")
+        PaddleFlowCreateRunOperator(task_id="malformed_yaml", yaml_raw="name: x\nentry_points:\n  a: [unclosed\n")
+        PaddleFlowCreateRunOperator(task_id="unknown_version", pipeline_id="ppl-000001", pipeline_version_id="99")
     dag_run = run_dag(dag)
     out = capfd.readouterr().out
     assert set(_states(dag_run).values()) == {"failed"}

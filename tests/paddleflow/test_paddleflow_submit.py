@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from airflow.sdk import DAG
 
-from airflow_provider.paddleflow.operators import PaddleflowCreateRunOperator, PaddleflowRetryRunOperator
+from airflow_provider.paddleflow.operators import PaddleFlowCreateRunOperator, PaddleFlowRetryRunOperator
 from airflow_provider.testing.airflow_env import run_dag, task_outcomes
 from airflow_provider.testing.paddleflow import DEMO_YAML
 
@@ -22,7 +22,7 @@ RUN_POST = r"/api/paddleflow/v1/run/?$"
 def test_ambiguous_submit_starts_exactly_one_run(pf: Any, pf_state: Any, kind: str, status: int, commit: bool) -> None:
     name = f"submit_{next(_seq)}_{kind}_{status}"
     with DAG(f"pf_{name}", schedule=None, start_date=dt.datetime(2026, 1, 1), catchup=False) as dag:
-        PaddleflowCreateRunOperator(task_id="run", yaml_raw=DEMO_YAML, run_name=name, poll_interval=0.1, absence_check_interval=0.2)
+        PaddleFlowCreateRunOperator(task_id="run", yaml_raw=DEMO_YAML, run_name=name, poll_interval=0.1, absence_check_interval=0.2)
     before = len(pf[0].faults.calls("POST"))
     if kind == "reset":
         pf[0].faults.reset_next(1, method="POST", path_pattern=RUN_POST)
@@ -37,14 +37,14 @@ def test_ambiguous_submit_starts_exactly_one_run(pf: Any, pf_state: Any, kind: s
 
 def test_untaggable_retry_run_is_not_resubmitted(pf: Any, pf_state: Any, capfd: pytest.CaptureFixture[str]) -> None:
     """A PaddleFlow retry creates a run that cannot carry the task's tag: no lookup, no second submit."""
-    from airflow_provider.paddleflow.hook import PaddleflowHook
+    from airflow_provider.paddleflow.hook import PaddleFlowHook
     from airflow_provider.testing.paddleflow import FLAKY_YAML
 
-    hook = PaddleflowHook("paddleflow_default")
+    hook = PaddleFlowHook("paddleflow_default")
     failed = hook.create_run(run_yaml_raw=FLAKY_YAML, run_name=f"to_retry_{next(_seq)}")
     hook.drive(_wait_terminal(hook, failed))
     with DAG(f"pf_retry_{next(_seq)}", schedule=None, start_date=dt.datetime(2026, 1, 1), catchup=False) as dag:
-        PaddleflowRetryRunOperator(task_id="retry", run_id=failed, poll_interval=0.1)
+        PaddleFlowRetryRunOperator(task_id="retry", run_id=failed, poll_interval=0.1)
     runs_before = len(pf_state.runs)
     pf[0].faults.fail_next(1, 502, method="PUT", path_contains=f"/run/{failed}", commit=True)
     dag_run = run_dag(dag)
@@ -56,11 +56,12 @@ def test_untaggable_retry_run_is_not_resubmitted(pf: Any, pf_state: Any, capfd: 
 
 def _wait_terminal(hook: Any, run_id: str) -> Any:
     from airflow_provider.common.flow import Sleep
-    from airflow_provider.paddleflow import api
+    from airflow_provider.paddleflow.api import runs
+    from airflow_provider.paddleflow.states import FINAL_STATES
 
     for _ in range(200):
-        run = yield from api.show_run(run_id)
-        if run.get("status") in api.RUN_FINAL_STATUS:
+        run = yield from runs.show_run(run_id)
+        if run.get("status") in FINAL_STATES:
             return run
         yield Sleep(0.1)
     raise AssertionError(f"run {run_id} did not end")

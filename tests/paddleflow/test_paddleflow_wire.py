@@ -135,10 +135,10 @@ def _fold_keys(ex: Exchange) -> Exchange:
 
 @pytest.fixture(scope="module")
 def recorded() -> Iterator[tuple[Any, RecordingProxy, Any]]:
-    from airflow_provider.paddleflow.hook import PaddleflowHook
+    from airflow_provider.paddleflow.hook import PaddleFlowHook
 
     with serve_recorded("paddleflow", "pf_wire") as (emulator, proxy):
-        hook = PaddleflowHook("pf_wire")
+        hook = PaddleFlowHook("pf_wire")
         hook.list_run(max_keys=1)  # logs in: the login is not part of the calls compared
         yield emulator, proxy, hook
 
@@ -231,13 +231,13 @@ def test_login_sends_what_the_sdk_sends(recorded: tuple[Any, RecordingProxy, Any
     import json
     import os
 
-    from airflow_provider.paddleflow.hook import PaddleflowHook
+    from airflow_provider.paddleflow.hook import PaddleFlowHook
     from airflow_provider.testing.paddleflow import ROOT_PASSWORD, ROOT_USER, connection
 
     _, proxy, _ = recorded
     os.environ["AIRFLOW_CONN_PF_WIRE_LOGIN"] = json.dumps(connection(proxy.url))  # a connection no hook has logged in with yet
     with proxy.capture() as ours:
-        PaddleflowHook("pf_wire_login").list_run(max_keys=1)
+        PaddleFlowHook("pf_wire_login").list_run(max_keys=1)
     expected = _expected(("POST", "/login", {}, {"username": ROOT_USER, "password": ROOT_PASSWORD}))
     assert compare_requests([expected], ours.only(path_contains="/login")) == []
 

@@ -16,7 +16,7 @@ from airflow.sdk import DAG
 from airflow_provider.aqueduct.operators import AqueductCreateExperimentOperator
 from airflow_provider.dataiku.operators import DataikuRunScenarioOperator
 from airflow_provider.digitalhub.operators import DigitalHubCreateRunOperator
-from airflow_provider.paddleflow.operators import PaddleflowCreateRunOperator
+from airflow_provider.paddleflow.operators import PaddleFlowCreateRunOperator
 from airflow_provider.testing import airflow_env
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
@@ -68,7 +68,7 @@ def test_aqueduct_experiment(aqueduct_emulator: Any) -> None:
 def test_paddleflow_run(paddleflow_emulator: Any) -> None:
     yaml_raw = "name: mine\ndocker_env: python:3.9-slim\nentry_points:\n  step:\n    command: echo hi\n"
     with DAG("user_pf_run", schedule=None, start_date=dt.datetime(2026, 1, 1)) as dag:
-        PaddleflowCreateRunOperator(task_id="run", yaml_raw=yaml_raw, deferrable=True, poll_interval=0.2)
+        PaddleFlowCreateRunOperator(task_id="run", yaml_raw=yaml_raw, deferrable=True, poll_interval=0.2)
 
     dag_run = airflow_env.run_dag(dag)
 

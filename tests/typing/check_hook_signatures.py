@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import assert_type, reveal_type
 
-from airflow_provider.dataiku.api.models import ScenarioRun
 from airflow_provider.dataiku.hook import DataikuAsyncHook, DataikuHook
+from airflow_provider.dataiku.models import ScenarioRun
 
 
 def sync_face(hook: DataikuHook) -> None:

@@ -24,11 +24,11 @@ def mypy_output() -> str:
 
 
 def test_sync_hook_returns_the_model(mypy_output: str) -> None:
-    assert 'Revealed type is "def (project_key: str, scenario_id: str, run_id: str) -> airflow_provider.dataiku.api.models.ScenarioRun"' in mypy_output
+    assert 'Revealed type is "def (project_key: str, scenario_id: str, run_id: str) -> airflow_provider.dataiku.models.ScenarioRun"' in mypy_output
 
 
 def test_async_hook_returns_an_awaitable(mypy_output: str) -> None:
-    assert "-> typing.Awaitable[airflow_provider.dataiku.api.models.ScenarioRun]" in mypy_output
+    assert "-> typing.Awaitable[airflow_provider.dataiku.models.ScenarioRun]" in mypy_output
 
 
 def test_flow_docstring_is_the_method_docstring() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from airflow_provider.common.errors import ProviderError
 from airflow_provider.common.flow import Call, Flow, Now, Sleep
 from airflow_provider.common.transport import quote_segment as q
-from airflow_provider.dataiku.api.models import FutureState
+from airflow_provider.dataiku.models import FutureState
 
 
 class FutureAborted(ProviderError):

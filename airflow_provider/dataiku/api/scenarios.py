@@ -8,7 +8,8 @@ from typing import Any
 from airflow_provider.common.errors import ProviderError
 from airflow_provider.common.flow import Call, Flow, Now, Sleep
 from airflow_provider.common.transport import quote_segment as q
-from airflow_provider.dataiku.api.models import (
+from airflow_provider.dataiku.api.settings import ScenarioSettings
+from airflow_provider.dataiku.models import (
     ScenarioListItem,
     ScenarioRun,
     ScenarioRunDetails,
@@ -16,7 +17,6 @@ from airflow_provider.dataiku.api.models import (
     TestingStatus,
     TriggerFire,
 )
-from airflow_provider.dataiku.api.settings import ScenarioSettings
 
 
 class ScenarioRunCancelled(ProviderError):

@@ -1,9 +1,9 @@
-"""DHCore endpoints (seed 002; wire: reference/digitalhub.md §4, §6), one flow each."""
+"""DHCore runs: create, import, read, list, find, update, stop, delete, logs and metrics (seed 002;
+wire: reference/digitalhub.md §4, §6), one flow each."""
 
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import re
 import uuid as uuidlib
 from collections.abc import Sequence
@@ -13,7 +13,9 @@ from typing import Any
 from airflow_provider.common.errors import ConfigError, NotFoundError
 from airflow_provider.common.flow import Call, Flow, Now, Sleep
 from airflow_provider.common.transport import quote_segment as q
-from airflow_provider.digitalhub.models import Project, Run, RunState
+from airflow_provider.digitalhub.api.projects import sdk_timestamp
+from airflow_provider.digitalhub.models import Run
+from airflow_provider.digitalhub.states import RunState
 
 RUN_KEY = re.compile(r"^store://(?P<project>[^/]+)/run/(?P<kind>[^/]+)/(?P<id>[^/:]+)(?::(?P=id))?$")
 TASK_STRING = re.compile(r"^(?P<kind>[^:/]+)://(?P<project>[^/]+)/(?P<id>[^:/]+)$")
@@ -49,55 +51,6 @@ def _runs(project: str) -> str:
     return f"/api/v1/-/{q(project)}/runs"
 
 
-# --- projects --------------------------------------------------------------------------
-def _stamp(now: float) -> str:
-    # the SDK's own timestamps (isoformat with +00:00); DHCore replaces them with its own
-    return dt.datetime.fromtimestamp(now, tz=dt.UTC).isoformat()
-
-
-def get_project(name: str) -> Flow[Project]:
-    data = yield Call("GET", f"/api/v1/projects/{q(name)}")
-    return Project.model_validate(data)
-
-
-def create_project(
-    name: str, description: str | None = None, labels: list[str] | None = None, config: dict[str, Any] | None = None, source: str | None = None, **spec: Any
-) -> Flow[Project]:
-    """Create a project with the body the SDK's ``new_project`` sends: an empty ``spec`` of that
-    shape (``source``, ``functions``, ``artifacts``, ``workflows``, ``dataitems``, ``models``,
-    ``config``) and ``status.state = CREATED``; extra ``spec`` fields are merged in."""
-    now = _stamp((yield Now()))
-    metadata: dict[str, Any] = {"project": name, "name": name}
-    if description is not None:
-        metadata["description"] = description
-    if labels is not None:
-        metadata["labels"] = list(labels)
-    body = {
-        "kind": "project",
-        "metadata": {**metadata, "created": now, "updated": now},
-        "spec": {
-            "source": source if source is not None else "./",
-            "functions": [], "artifacts": [], "workflows": [], "dataitems": [], "models": [],
-            "config": dict(config or {}), **spec,
-        },
-        "status": {"state": "CREATED"},
-        "id": name, "name": name, "key": f"store://{name}",
-    }  # fmt: skip
-    data = yield Call("POST", "/api/v1/projects", json=body)
-    return Project.model_validate(data)
-
-
-def get_or_create_project(
-    name: str, description: str | None = None, labels: list[str] | None = None, config: dict[str, Any] | None = None, context: str | None = None, **spec: Any
-) -> Flow[Project]:
-    """The project, created as the SDK creates it when it does not exist (``context`` is the SDK's
-    name for the project's ``source`` folder)."""
-    try:
-        return (yield from get_project(name))
-    except NotFoundError:
-        return (yield from create_project(name, description, labels, config, context, **spec))
-
-
 # --- runs ------------------------------------------------------------------------------
 def new_run(
     project: str,
@@ -115,7 +68,7 @@ def new_run(
     if not TASK_STRING.match(task):
         raise ConfigError(f"task {task!r} is not a task string; expected '<task kind>://<project>/<task id>', e.g. python+job://{project}/<id>")
     run_id = uuid or uuidlib.uuid4().hex
-    now = _stamp((yield Now()))
+    now = sdk_timestamp((yield Now()))
     # the SDK's body: its own key (without DHCore's ":<id>" suffix), timestamps and empty extensions
     body = {
         "kind": kind,
@@ -329,7 +282,3 @@ def get_run_metrics(identifier: str, project: str | None = None) -> Flow[dict[st
 def get_run_metric(identifier: str, name: str, project: str | None = None) -> Flow[Any]:
     project, run_id = parse_key(identifier, project)
     return (yield Call("GET", f"{_runs(project)}/{q(run_id)}/metrics/{q(name)}"))
-
-
-def auth_check() -> Flow[dict[str, Any]]:
-    return dict((yield Call("GET", "/api/auth")) or {})

@@ -203,3 +203,135 @@ class FutureState(DSSModel):
     result: Any = None
     progress: dict[str, Any] | None = None
     payload: dict[str, Any] | None = None
+
+
+class CodeStudioListItem(DSSModel):
+    id: str = ""
+    name: str = ""
+    owner: str = ""
+    templateId: str = ""
+    desc: dict[str, Any] = {}
+    projectKey: str = ""
+
+    @property
+    def template_id(self) -> str:
+        return self.templateId
+
+    @property
+    def template_label(self) -> str:
+        return str(self.desc.get("label") or self.templateId)
+
+    @property
+    def template_description(self) -> str:
+        return str(self.desc.get("shortDesc") or "")
+
+
+class CodeStudioSettings(DSSModel):
+    id: str = ""
+    name: str = ""
+    owner: str = ""
+    templateId: str = ""
+    libName: str = ""
+
+    @property
+    def template_id(self) -> str:
+        return self.templateId
+
+    @property
+    def lib_name(self) -> str:
+        return self.libName
+
+
+class CodeStudioStatus(DSSModel):
+    state: str = "STOPPED"
+    lastStateChange: int = 0
+    syncedZones: list[dict[str, Any]] = []
+
+    @property
+    def last_state_change(self) -> Any:
+        return ms_to_datetime(self.lastStateChange)
+
+    def get_zones(self, as_type: str = "names") -> list[Any]:
+        return [z["id"] for z in self.syncedZones] if as_type == "names" else list(self.syncedZones)
+
+
+class CodeStudioConflicts:
+    """Conflicting files of one zone: changed in the studio *and* on the DSS side since the last sync."""
+
+    def __init__(self, zone: str, raw: dict[str, Any]) -> None:
+        self.zone = zone
+        self.raw = raw
+
+    def get_raw(self) -> dict[str, Any]:
+        return self.raw
+
+    @property
+    def is_error(self) -> bool:
+        return "error" in self.raw
+
+    @property
+    def error(self) -> str | None:
+        return self.raw.get("error")
+
+    def _list(self, key: str) -> list[str]:
+        return list((self.raw.get(self.zone) or {}).get(key) or [])
+
+    @property
+    def authors(self) -> list[str]:
+        return self._list("authors")
+
+    @property
+    def added(self) -> list[str]:
+        return self._list("added")
+
+    @property
+    def modified(self) -> list[str]:
+        return self._list("modified")
+
+    @property
+    def deleted(self) -> list[str]:
+        return self._list("deleted")
+
+    @property
+    def files(self) -> list[str]:
+        return self.added + self.modified + self.deleted
+
+    def summary(self) -> dict[str, Any]:
+        return {"zone": self.zone, "error": self.error, "added": self.added, "modified": self.modified, "deleted": self.deleted, "authors": self.authors}
+
+
+class TemplateListItem(DSSModel):
+    id: str = ""
+    label: str = ""
+    buildFor: list[str] = []
+    lastBuilt: int = 0
+
+    @property
+    def build_for_configs(self) -> list[str]:
+        return list(self.buildFor)
+
+    @property
+    def last_built(self) -> Any:
+        return ms_to_datetime(self.lastBuilt)
+
+
+class TemplateSettings:
+    """Template settings as DSS returns them; ``save`` sends every field back."""
+
+    def __init__(self, template_id: str, data: dict[str, Any]) -> None:
+        self.template_id = template_id
+        self.data = data
+
+    def get_raw(self) -> dict[str, Any]:
+        return self.data
+
+    def get_built_for_all_container_confs(self) -> bool:
+        return bool(self.data.get("allContainerConfs", False))
+
+    def get_built_container_confs(self) -> list[str]:
+        return list(self.data.get("containerConfs") or [])
+
+    def set_built_container_confs(self, *configs: str, all: bool = False) -> None:
+        self.data["allContainerConfs"] = all
+        if not all:
+            self.data["containerConfs"] = list(configs)

@@ -19,6 +19,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from croniter import croniter
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -190,7 +191,6 @@ class PFSchedule:
     pipeline_id: str
     version_id: str
     crontab: str
-    every: float
     username: str
     created: float
     desc: str = ""
@@ -290,8 +290,7 @@ class PaddleFlowState:
         for sch in self.schedules.values():
             if sch.status != "running":
                 continue
-            while sch.last_fire + sch.every <= now:
-                fire = sch.last_fire + sch.every
+            while (fire := next_fire(sch.crontab, sch.last_fire)) <= now:
                 ppl = self.pipelines.get(sch.pipeline_id)
                 version = ppl["versions"].get(sch.version_id) if ppl else None
                 if version is None:
@@ -588,7 +587,7 @@ def router(state: PaddleFlowState) -> APIRouter:
                 "username": sch.username, "fsConfig": {"username": sch.username}, "crontab": sch.crontab,
                 "options": {"catchup": sch.catchup, "expireInterval": sch.expire_interval, "concurrency": sch.concurrency, "concurrencyPolicy": sch.policy},
                 "startTime": "", "endTime": "", "createTime": local(sch.created), "updateTime": local(state.now()),
-                "nextRunTime": local(sch.last_fire + sch.every) if sch.status == "running" else "", "scheduleMsg": "", "status": sch.status}  # fmt: skip
+                "nextRunTime": local(next_fire(sch.crontab, sch.last_fire)) if sch.status == "running" else "", "scheduleMsg": "", "status": sch.status}  # fmt: skip
 
     @api.post("/schedule")
     async def create_schedule(request: Request) -> Any:
@@ -606,9 +605,9 @@ def router(state: PaddleFlowState) -> APIRouter:
         policy = body.get("concurrencypolicy") or "suspend"
         if policy not in ("suspend", "replace", "skip"):
             raise PFError(400, "InvalidArguments", f"concurrency policy[{policy}] not supported")
-        every = _every(str(body.get("crontab") or ""))
+        next_fire(str(body.get("crontab") or ""), state.now())  # an invalid crontab is refused here
         with state.lock:
-            sch = PFSchedule(state.next_id("schedule"), name, ppl["pipelineID"], ver, body["crontab"], every, user, state.now(), body.get("desc") or "",
+            sch = PFSchedule(state.next_id("schedule"), name, ppl["pipelineID"], ver, body["crontab"], user, state.now(), body.get("desc") or "",
                              int(body.get("concurrency") or 0), policy, int(body.get("expireinterval") or 0), bool(body.get("catchup", True)))  # fmt: skip
             sch.last_fire = state.now()
             state.schedules[sch.schedule_id] = sch
@@ -661,22 +660,16 @@ def router(state: PaddleFlowState) -> APIRouter:
     return api
 
 
-def _every(crontab: str) -> float:
-    """Seconds between fires, for the crontab forms the emulator understands."""
-    m = re.fullmatch(r"@every (\d+)([smh])", crontab.strip())
+def next_fire(crontab: str, after: float) -> float:
+    """The schedule's first fire time after ``after``: the server's cron (robfig/cron) takes a
+    standard crontab, the ``@hourly`` family and ``@every <n>s|m|h``."""
+    spec = crontab.strip()
+    m = re.fullmatch(r"@every (\d+)([smh])", spec)
     if m:
-        return int(m[1]) * {"s": 1, "m": 60, "h": 3600}[m[2]]
-    named = {"@hourly": 3600, "@daily": 86400, "@weekly": 604800}
-    if crontab.strip() in named:
-        return named[crontab.strip()]
-    m = re.fullmatch(r"\*/(\d+) \* \* \* \*", crontab.strip())
-    if m:
-        return int(m[1]) * 60
-    if re.fullmatch(r"\d+ \* \* \* \*", crontab.strip()):
-        return 3600
-    if crontab.strip() == "* * * * *":
-        return 60
-    raise PFError(400, "InvalidArguments", f"crontab[{crontab}] is invalid (the emulator understands @every Ns/m/h, @hourly, @daily, */N * * * *)")
+        return after + int(m[1]) * {"s": 1, "m": 60, "h": 3600}[m[2]]
+    if not croniter.is_valid(spec):
+        raise PFError(400, "InvalidArguments", f"crontab[{crontab}] is invalid")
+    return float(croniter(spec, after).get_next(float))
 
 
 def create_app(demo: bool = False, **knobs: Any) -> Emulator:

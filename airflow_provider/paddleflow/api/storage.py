@@ -7,7 +7,7 @@ from typing import Any
 
 from airflow_provider.common.errors import ConfigError
 from airflow_provider.common.flow import Call, Flow
-from airflow_provider.paddleflow.api import _drop_none, _page, _path
+from airflow_provider.paddleflow.api.base import api_path, drop_none, list_page
 
 FS_SCHEMES = ("hdfs", "local", "s3", "sftp", "mock", "cfs", "glusterfs", "bos", "afs")
 
@@ -28,19 +28,19 @@ def add_fs(fs_name: str, url: str, username: str | None = None, properties: dict
     scheme = url.split("://", 1)[0] if "://" in url else ""
     if scheme not in FS_SCHEMES:
         raise ConfigError(f"fs url {url!r}: the scheme must be one of {', '.join(FS_SCHEMES)}")
-    return dict((yield Call("POST", _path("fs"), json=_drop_none({"name": fs_name, "url": url, "username": username, "properties": properties}))))
+    return dict((yield Call("POST", api_path("fs"), json=drop_none({"name": fs_name, "url": url, "username": username, "properties": properties}))))
 
 
 def list_fs(username: str | None = None, max_keys: int = 100, marker: str | None = None, all_pages: bool = False) -> Flow[dict[str, Any]]:
-    return (yield from _fs_page(_path("fs"), "fsList", {"username": username}, max_keys, marker, all_pages))
+    return (yield from _fs_page(api_path("fs"), "fsList", {"username": username}, max_keys, marker, all_pages))
 
 
 def show_fs(fs_name: str, username: str | None = None) -> Flow[dict[str, Any]]:
-    return dict((yield Call("GET", _path("fs", fs_name), params={"username": username})))
+    return dict((yield Call("GET", api_path("fs", fs_name), params={"username": username})))
 
 
 def delete_fs(fs_name: str, username: str | None = None) -> Flow[None]:
-    yield Call("DELETE", _path("fs", fs_name), params={"username": username}, expect="none")
+    yield Call("DELETE", api_path("fs", fs_name), params={"username": username}, expect="none")
 
 
 def mount(fs_name: str, path: str, username: str | None = None) -> Flow[None]:
@@ -56,16 +56,16 @@ def mount(fs_name: str, path: str, username: str | None = None) -> Flow[None]:
 
 # --- links -----------------------------------------------------------------------------------------
 def add_link(fs_name: str, fs_path: str, url: str, username: str | None = None, properties: dict[str, str] | None = None) -> Flow[None]:
-    body = _drop_none({"fsName": fs_name, "fsPath": fs_path, "url": url, "username": username, "properties": properties})
-    yield Call("POST", _path("link"), json=body, expect="none")
+    body = drop_none({"fsName": fs_name, "fsPath": fs_path, "url": url, "username": username, "properties": properties})
+    yield Call("POST", api_path("link"), json=body, expect="none")
 
 
 def list_link(fs_name: str, username: str | None = None, max_keys: int = 100, marker: str | None = None, all_pages: bool = False) -> Flow[dict[str, Any]]:
-    return (yield from _fs_page(_path("link", fs_name), "linkList", {"username": username}, max_keys, marker, all_pages))
+    return (yield from _fs_page(api_path("link", fs_name), "linkList", {"username": username}, max_keys, marker, all_pages))
 
 
 def show_link(fs_name: str, fs_path: str, username: str | None = None) -> Flow[dict[str, Any]]:
-    data = yield from _fs_page(_path("link", fs_name), "linkList", {"username": username, "fsPath": fs_path}, 100, None, False)
+    data = yield from _fs_page(api_path("link", fs_name), "linkList", {"username": username, "fsPath": fs_path}, 100, None, False)
     found = [link for link in data["linkList"] if link.get("fsPath") == fs_path]
     if not found:
         raise ConfigError(f"fs {fs_name!r} has no link at {fs_path!r}")
@@ -73,7 +73,7 @@ def show_link(fs_name: str, fs_path: str, username: str | None = None) -> Flow[d
 
 
 def delete_link(fs_name: str, fs_path: str, username: str | None = None) -> Flow[None]:
-    yield Call("DELETE", _path("link", fs_name), params={"fsPath": fs_path, "username": username}, expect="none")
+    yield Call("DELETE", api_path("link", fs_name), params={"fsPath": fs_path, "username": username}, expect="none")
 
 
 # --- run caches and artifacts ---------------------------------------------------------------------
@@ -86,18 +86,18 @@ def list_cache(
     all_pages: bool = False,
 ) -> Flow[dict[str, Any]]:
     return (
-        yield from _page(
-            _path("runCache"), "runCacheList", {"userFilter": user_filter, "fsFilter": fs_filter, "runFilter": run_filter}, max_keys, marker, all_pages
+        yield from list_page(
+            api_path("runCache"), "runCacheList", {"userFilter": user_filter, "fsFilter": fs_filter, "runFilter": run_filter}, max_keys, marker, all_pages
         )
     )
 
 
 def show_cache(cache_id: str) -> Flow[dict[str, Any]]:
-    return dict((yield Call("GET", _path("runCache", cache_id))))
+    return dict((yield Call("GET", api_path("runCache", cache_id))))
 
 
 def delete_cache(cache_id: str) -> Flow[None]:
-    yield Call("DELETE", _path("runCache", cache_id), expect="none")
+    yield Call("DELETE", api_path("runCache", cache_id), expect="none")
 
 
 def list_artifact(
@@ -111,4 +111,4 @@ def list_artifact(
     all_pages: bool = False,
 ) -> Flow[dict[str, Any]]:
     params = {"userFilter": user_filter, "fsFilter": fs_filter, "runFilter": run_filter, "typeFilter": type_filter, "pathFilter": path_filter}
-    return (yield from _page(_path("artifact"), "artifactEventList", params, max_keys, marker, all_pages))
+    return (yield from list_page(api_path("artifact"), "artifactEventList", params, max_keys, marker, all_pages))

@@ -25,7 +25,7 @@ from fastapi import FastAPI, File, Header, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 
 from airflow_provider.testing import Emulator
-from airflow_provider.testing import aqueduct_rules as rules
+from airflow_provider.testing.aqueduct import rules
 from airflow_provider.testing.server import FaultInjector, Faults
 
 COMMON_SDL = """

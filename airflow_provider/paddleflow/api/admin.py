@@ -1,4 +1,4 @@
-"""PaddleFlow administration endpoints (reference/paddleflow.md §2.1, §2.7, §2.9-2.11): users,
+"""PaddleFlow administration endpoints (reference/paddleflow.md §2.1, §2.7, §2.9-2.11): login and users,
 queues and grants, flavours, clusters, statistics. Mostly root-only on a real server."""
 
 from __future__ import annotations
@@ -7,31 +7,31 @@ from typing import Any
 
 from airflow_provider.common.errors import ConfigError
 from airflow_provider.common.flow import Call, Flow
-from airflow_provider.paddleflow.api import _drop_none, _page, _path
+from airflow_provider.paddleflow.api.base import api_path, drop_none, list_page
 
 
 def _resources(cpu: str | None, mem: str | None, scalar: dict[str, str] | None) -> dict[str, Any] | None:
     # requests say "mem"; answers say "memory"
     if cpu is None and mem is None and not scalar:
         return None
-    return _drop_none({"cpu": cpu, "mem": mem, "scalarResources": scalar or None})
+    return drop_none({"cpu": cpu, "mem": mem, "scalarResources": scalar or None})
 
 
 # --- users --------------------------------------------------------------------------------
 def add_user(username: str, password: str) -> Flow[dict[str, Any]]:
-    return dict((yield Call("POST", _path("user"), json={"username": username, "password": password})))
+    return dict((yield Call("POST", api_path("user"), json={"username": username, "password": password})))
 
 
 def list_user(max_keys: int = 100, marker: str | None = None, all_pages: bool = False) -> Flow[dict[str, Any]]:
-    return (yield from _page(_path("user"), "userList", {}, max_keys, marker, all_pages))
+    return (yield from list_page(api_path("user"), "userList", {}, max_keys, marker, all_pages))
 
 
 def update_password(username: str, password: str) -> Flow[None]:
-    yield Call("PUT", _path("user", username), json={"password": password}, expect="none")
+    yield Call("PUT", api_path("user", username), json={"password": password}, expect="none")
 
 
 def del_user(username: str) -> Flow[None]:
-    yield Call("DELETE", _path("user", username), expect="none")
+    yield Call("DELETE", api_path("user", username), expect="none")
 
 
 # --- queues and grants ----------------------------------------------------------------------
@@ -49,27 +49,27 @@ def create_queue(
     location: dict[str, str] | None = None,
     quota_type: str | None = None,
 ) -> Flow[dict[str, Any]]:
-    body = _drop_none({
+    body = drop_none({
         "name": name, "namespace": namespace, "clusterName": cluster_name, "maxResources": _resources(max_cpu, max_mem, max_scalar_resources),
         "minResources": _resources(min_cpu, min_mem, min_scalar_resources), "schedulingPolicy": scheduling_policy, "location": location, "quotaType": quota_type,
     })  # fmt: skip
-    return dict((yield Call("POST", _path("queue"), json=body)))
+    return dict((yield Call("POST", api_path("queue"), json=body)))
 
 
 def list_queue(max_keys: int = 100, marker: str | None = None, name: str | None = None, all_pages: bool = False) -> Flow[dict[str, Any]]:
-    return (yield from _page(_path("queue"), "queueList", {"name": name}, max_keys, marker, all_pages))
+    return (yield from list_page(api_path("queue"), "queueList", {"name": name}, max_keys, marker, all_pages))
 
 
 def show_queue(name: str) -> Flow[dict[str, Any]]:
-    return dict((yield Call("GET", _path("queue", name))))
+    return dict((yield Call("GET", api_path("queue", name))))
 
 
 def update_queue(name: str, max_cpu: str | None = None, max_mem: str | None = None, max_scalar_resources: dict[str, str] | None = None,
                  min_cpu: str | None = None, min_mem: str | None = None, min_scalar_resources: dict[str, str] | None = None,
                  scheduling_policy: list[str] | None = None, location: dict[str, str] | None = None) -> Flow[dict[str, Any]]:  # fmt: skip
-    body = _drop_none({"maxResources": _resources(max_cpu, max_mem, max_scalar_resources), "minResources": _resources(min_cpu, min_mem, min_scalar_resources),
+    body = drop_none({"maxResources": _resources(max_cpu, max_mem, max_scalar_resources), "minResources": _resources(min_cpu, min_mem, min_scalar_resources),
                        "schedulingPolicy": scheduling_policy, "location": location})  # fmt: skip
-    return dict((yield Call("PUT", _path("queue", name), json=body)))
+    return dict((yield Call("PUT", api_path("queue", name), json=body)))
 
 
 def stop_queue(name: str) -> Flow[None]:
@@ -86,19 +86,19 @@ def stop_queue(name: str) -> Flow[None]:
 
 
 def del_queue(name: str) -> Flow[None]:
-    yield Call("DELETE", _path("queue", name), expect="none")
+    yield Call("DELETE", api_path("queue", name), expect="none")
 
 
 def grant_queue(username: str, queue_name: str) -> Flow[dict[str, Any]]:
-    return dict((yield Call("POST", _path("grant"), json={"username": username, "resourceType": "queue", "resourceID": queue_name})))
+    return dict((yield Call("POST", api_path("grant"), json={"username": username, "resourceType": "queue", "resourceID": queue_name})))
 
 
 def ungrant_queue(username: str, queue_name: str) -> Flow[None]:
-    yield Call("DELETE", _path("grant"), params={"username": username, "resourceType": "queue", "resourceID": queue_name}, expect="none")
+    yield Call("DELETE", api_path("grant"), params={"username": username, "resourceType": "queue", "resourceID": queue_name}, expect="none")
 
 
 def show_queue_grant(username: str | None = None, max_keys: int = 100, marker: str | None = None, all_pages: bool = False) -> Flow[dict[str, Any]]:
-    return (yield from _page(_path("grant"), "grantList", {"username": username}, max_keys, marker, all_pages))
+    return (yield from list_page(api_path("grant"), "grantList", {"username": username}, max_keys, marker, all_pages))
 
 
 # --- flavours ----------------------------------------------------------------------------------
@@ -107,8 +107,8 @@ def add_flavour(name: str, cpu: str, mem: str, scalar_resources: dict[str, str] 
         (
             yield Call(
                 "POST",
-                _path("flavour"),
-                json=_drop_none({"name": name, "cpu": cpu, "mem": mem, "scalarResources": scalar_resources, "clusterName": cluster_name}),
+                api_path("flavour"),
+                json=drop_none({"name": name, "cpu": cpu, "mem": mem, "scalarResources": scalar_resources, "clusterName": cluster_name}),
             )
         )
     )
@@ -117,23 +117,27 @@ def add_flavour(name: str, cpu: str, mem: str, scalar_resources: dict[str, str] 
 def list_flavour(
     max_keys: int = 100, marker: str | None = None, cluster_name: str | None = None, name: str | None = None, all_pages: bool = False
 ) -> Flow[dict[str, Any]]:
-    return (yield from _page(_path("flavour"), "flavourList", {"clusterName": cluster_name, "name": name}, max_keys, marker, all_pages))
+    return (yield from list_page(api_path("flavour"), "flavourList", {"clusterName": cluster_name, "name": name}, max_keys, marker, all_pages))
 
 
 def show_flavour(name: str) -> Flow[dict[str, Any]]:
-    return dict((yield Call("GET", _path("flavour", name))))
+    return dict((yield Call("GET", api_path("flavour", name))))
 
 
 def update_flavour(
     name: str, cpu: str | None = None, mem: str | None = None, scalar_resources: dict[str, str] | None = None, cluster_name: str | None = None
 ) -> Flow[dict[str, Any]]:
     return dict(
-        (yield Call("PUT", _path("flavour", name), json=_drop_none({"cpu": cpu, "mem": mem, "scalarResources": scalar_resources, "clusterName": cluster_name})))
+        (
+            yield Call(
+                "PUT", api_path("flavour", name), json=drop_none({"cpu": cpu, "mem": mem, "scalarResources": scalar_resources, "clusterName": cluster_name})
+            )
+        )
     )
 
 
 def del_flavour(name: str) -> Flow[None]:
-    yield Call("DELETE", _path("flavour", name), expect="none")
+    yield Call("DELETE", api_path("flavour", name), expect="none")
 
 
 # --- clusters ------------------------------------------------------------------------------------
@@ -157,22 +161,22 @@ def create_cluster(
 
     if cluster_type not in CLUSTER_TYPES:
         raise ConfigError(f"cluster_type must be one of {', '.join(CLUSTER_TYPES)}, got {cluster_type!r}")
-    body = _drop_none({
+    body = drop_none({
         "clusterName": name, "endpoint": endpoint, "clusterType": cluster_type, "credential": base64.b64encode(credential.encode()).decode() if credential else None,
         "description": description, "source": source, "setting": setting, "status": status, "namespaceList": namespace_list, "version": version,
     })  # fmt: skip
-    return dict((yield Call("POST", _path("cluster"), json=body)))
+    return dict((yield Call("POST", api_path("cluster"), json=body)))
 
 
 def list_cluster(
     max_keys: int = 100, marker: str | None = None, cluster_names: list[str] | None = None, cluster_status: str | None = None, all_pages: bool = False
 ) -> Flow[dict[str, Any]]:
     params = {"clusterNames": ",".join(cluster_names) if cluster_names else None, "clusterStatus": cluster_status}
-    return (yield from _page(_path("cluster"), "clusterList", params, max_keys, marker, all_pages))
+    return (yield from list_page(api_path("cluster"), "clusterList", params, max_keys, marker, all_pages))
 
 
 def show_cluster(name: str) -> Flow[dict[str, Any]]:
-    return dict((yield Call("GET", _path("cluster", name))))
+    return dict((yield Call("GET", api_path("cluster", name))))
 
 
 def update_cluster(name: str, **fields: Any) -> Flow[dict[str, Any]]:
@@ -191,21 +195,21 @@ def update_cluster(name: str, **fields: Any) -> Flow[dict[str, Any]]:
         if not isinstance(credential, str | bytes):
             raise ConfigError(f"update_cluster: credential must be the kubeconfig as text or bytes, got {type(credential).__name__}")
         fields = {**fields, "credential": base64.b64encode(credential.encode() if isinstance(credential, str) else credential).decode()}
-    return dict((yield Call("PUT", _path("cluster", name), json=_drop_none({keys[k]: v for k, v in fields.items()}))))
+    return dict((yield Call("PUT", api_path("cluster", name), json=drop_none({keys[k]: v for k, v in fields.items()}))))
 
 
 def delete_cluster(name: str) -> Flow[None]:
-    yield Call("DELETE", _path("cluster", name), expect="none")
+    yield Call("DELETE", api_path("cluster", name), expect="none")
 
 
 def list_cluster_resource(cluster_names: list[str] | None = None) -> Flow[Any]:
-    return (yield Call("GET", _path("cluster", "resource"), params={"clusterNames": ",".join(cluster_names) if cluster_names else None}))
+    return (yield Call("GET", api_path("cluster", "resource"), params={"clusterNames": ",".join(cluster_names) if cluster_names else None}))
 
 
 # --- statistics ----------------------------------------------------------------------------------
 def get_statistics(job_id: str) -> Flow[dict[str, Any]]:
     """Resource usage of a job (a step's ``jobID`` from ``show_run``); values are formatted strings."""
-    return dict((yield Call("GET", _path("statistics", "job", job_id))))
+    return dict((yield Call("GET", api_path("statistics", "job", job_id))))
 
 
 def get_statistics_detail(job_id: str, start: int | None = None, end: int | None = None, step: int | None = None) -> Flow[dict[str, Any]]:
@@ -213,4 +217,9 @@ def get_statistics_detail(job_id: str, start: int | None = None, end: int | None
         raise ConfigError(f"start ({start}) must not be after end ({end})")
     if step is not None and step <= 0:
         raise ConfigError(f"step must be positive seconds, got {step}")
-    return dict((yield Call("GET", _path("statistics", "jobDetail", job_id), params={"start": start, "end": end, "step": step})))
+    return dict((yield Call("GET", api_path("statistics", "jobDetail", job_id), params={"start": start, "end": end, "step": step})))
+
+
+# --- login --------------------------------------------------------------------------------
+def login_call(username: str, password: str) -> Call:
+    return Call("POST", api_path("login"), json={"username": username, "password": password}, anonymous=True, idempotent=True)

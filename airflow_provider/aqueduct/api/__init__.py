@@ -1,0 +1,1 @@
+"""Aqueduct calls, one module per resource family: each function is one exchange (a flow)."""
