@@ -457,17 +457,7 @@ def _fail_fast_landed() -> bool:
 
 #: cases that failed in the last measurement on the shared development machine (docs/reliability.md)
 #: for reasons outside issue 11's operator work; they run and print their row, and are reported
-MEASURED_FAILING: dict[tuple[str, str], str] = {
-    **{
-        (
-            "mark_failed",
-            p,
-        ): "on_kill ran, but the loaded triggerer supervisor did not answer the task-state read within on_kill's budget (load average 15 on 2 cores)"
-        for p in PLATFORMS
-    },
-    ("worker_kill", "paddleflow"): "in the last measurement no held PaddleFlow submit was matched to its task (0 of 10 killed)",
-    ("worker_kill", "aqueduct"): "the retry started a second task in the last measurement (Aqueduct re-attach was not on main then)",
-}
+MEASURED_FAILING: dict[tuple[str, str], str] = {}
 
 
 def _known(case: str, platform: str, request: pytest.FixtureRequest) -> None:
