@@ -1,22 +1,29 @@
 #!/usr/bin/env bash
-# Creates .venv (if missing) and installs the provider with its dev extra; re-installs when
+# Creates the venv (if missing) and installs the provider with its dev extra; re-installs when
 # pyproject.toml changes. Needs only python3.11 and pip; uses uv (from PyPI) for speed.
+#   VENV=dir             the venv to use (default .venv)
+#   AIRFLOW_VERSION=X.Y.Z  pin Airflow to that release instead of the newest the range allows
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3.11}
+VENV=${VENV:-.venv}
 command -v "$PY" >/dev/null 2>&1 || PY=python3
-if [ ! -x .venv/bin/python ]; then
-  echo "creating .venv with $PY" >&2
-  "$PY" -m venv .venv
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "creating $VENV with $PY" >&2
+  "$PY" -m venv "$VENV"
 fi
-stamp=.venv/.airflow-provider-installed
-want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+pins=()
+if [ -n "${AIRFLOW_VERSION:-}" ]; then
+  pins=("apache-airflow==${AIRFLOW_VERSION}")
+fi
+stamp=$VENV/.airflow-provider-installed
+want=$(cat pyproject.toml <(echo "${pins[*]:-}") | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  echo "installing airflow-provider[dev] into .venv" >&2
-  .venv/bin/python -m pip install -q --upgrade pip uv >&2
-  if ! .venv/bin/uv pip install -q -p .venv/bin/python -e ".[dev]" >&2; then
+  echo "installing airflow-provider[dev] ${pins[*]:-} into $VENV" >&2
+  "$VENV/bin/python" -m pip install -q --upgrade pip uv >&2
+  if ! "$VENV/bin/uv" pip install -q -p "$VENV/bin/python" -e ".[dev]" "${pins[@]}" >&2; then
     echo "uv failed; falling back to pip" >&2
-    .venv/bin/python -m pip install -q -e ".[dev]" >&2
+    "$VENV/bin/python" -m pip install -q -e ".[dev]" "${pins[@]}" >&2
   fi
   echo "$want" > "$stamp"
 fi

@@ -83,6 +83,15 @@ def servers() -> Iterator[dict[str, Any]]:
         yield {"dataiku": dss, "digitalhub": dh, "aqueduct": aq, "paddleflow": pf}
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _imported() -> None:
+    """Import the hooks (and httpx, requests, pydantic under them) before any clock starts: the
+    limits are about the network path, and a first import on a loaded 2-core machine costs up to a
+    second of its own."""
+    for platform in PLATFORMS:
+        _hooks(platform)
+
+
 def _hooks(platform: str) -> tuple[type, type]:
     import importlib
 

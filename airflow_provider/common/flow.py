@@ -330,7 +330,7 @@ class SharedValues:
     def __init__(self) -> None:
         self._entries: dict[tuple[Any, ...], tuple[float, float, asyncio.Future[Any]]] = {}
         self._batches: dict[tuple[Any, ...], _Batch] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks: set[asyncio.Future[Any]] = set()
 
     async def get(self, key: tuple[Any, ...], max_age: float, compute: Callable[[], Any]) -> Any:
         loop = asyncio.get_running_loop()
@@ -340,17 +340,20 @@ class SharedValues:
             if not fut.done() or loop.time() - born < max_age:
                 # the asker's own flow is never started: an unstarted generator costs nothing
                 return await asyncio.shield(fut)
-        fut = loop.create_future()
+        # a task of its own: the first asker being cancelled (its trigger stopped) must not cancel
+        # the value every other asker waits on
+        fut = asyncio.ensure_future(compute())
         self._entries[key] = (loop.time(), max_age, fut)
-        try:
-            value = await compute()
-        except BaseException as exc:
-            self._entries.pop(key, None)
-            fut.set_exception(exc)
-            fut.exception()  # retrieved: waiters get it, nobody else needs to
-            raise
-        fut.set_result(value)
-        return value
+        fut.add_done_callback(functools.partial(self._settled, key))
+        self._tasks.add(fut)
+        return await asyncio.shield(fut)
+
+    def _settled(self, key: tuple[Any, ...], fut: asyncio.Future[Any]) -> None:
+        self._tasks.discard(fut)
+        if fut.cancelled() or fut.exception() is not None:  # retrieved: the askers get it, nobody else needs to
+            entry = self._entries.get(key)
+            if entry is not None and entry[2] is fut:
+                del self._entries[key]
 
     async def gather(self, key: tuple[Any, ...], item: Any, window: float, compute: Callable[[Sequence[Any]], Awaitable[Mapping[Any, Any]]]) -> Any:
         """``item``'s value from the next batch of ``key``: one ``compute(items)`` per ``window`` at most."""

@@ -14,6 +14,7 @@ so the sync and async hooks cannot drift apart.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -56,6 +57,11 @@ class _LoopConnection:
 
 
 _CONNECTIONS_BY_LOOP: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, str], asyncio.Future[_LoopConnection]]] = weakref.WeakKeyDictionary()
+
+
+def _forget_failed(known: dict[tuple[str, str], asyncio.Future[_LoopConnection]], key: tuple[str, str], fut: asyncio.Future[_LoopConnection]) -> None:
+    if (fut.cancelled() or fut.exception() is not None) and known.get(key) is fut:  # retrieved: the askers get it
+        del known[key]
 
 
 def extra_of(conn: Connection) -> dict[str, Any]:
@@ -246,20 +252,15 @@ class AsyncPlatformHook(_PlatformHookMixin):
         known = _CONNECTIONS_BY_LOOP.setdefault(loop, {})
         key = (self.conn_type, self.conn_id)
         fut = known.get(key)
-        if fut is not None and (not fut.done() or (fut.exception() is None and loop.time() - fut.result().born < CONNECTION_TTL)):
+        if fut is not None and (not fut.done() or (not fut.cancelled() and fut.exception() is None and loop.time() - fut.result().born < CONNECTION_TTL)):
             self._conn = await asyncio.shield(fut)
             return self._conn
-        fut = known[key] = loop.create_future()
-        try:
-            conn = await self._resolve(loop.time())
-        except BaseException as exc:
-            known.pop(key, None)
-            fut.set_exception(exc)
-            fut.exception()
-            raise
-        fut.set_result(conn)
-        self._conn = conn
-        return conn
+        # a task of its own: the first asker being cancelled (its trigger stopped) must not cancel
+        # the lookup the others wait on
+        fut = known[key] = asyncio.ensure_future(self._resolve(loop.time()))
+        fut.add_done_callback(functools.partial(_forget_failed, known, key))
+        self._conn = await asyncio.shield(fut)
+        return self._conn
 
     async def _resolve(self, born: float) -> _LoopConnection:
         from airflow.sdk.log import amask_secret

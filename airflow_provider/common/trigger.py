@@ -108,6 +108,15 @@ class RemoteJobTrigger(BaseTrigger):
         """
         if not self.cancel_on_kill:
             return
+        # Airflow 3.3.2's triggerer re-sends the cancel at every sync (about once a second) until
+        # the trigger is gone, and each one cancels a running on_kill: the work runs in a task of
+        # its own, so a repeated cancel ends only this wait on it, not the remote cancel
+        work = asyncio.ensure_future(asyncio.wait_for(self._stop_remote_run(), _on_kill_budget()))
+        _DETACHED.add(work)
+        work.add_done_callback(_settled)
+        await asyncio.shield(work)
+
+    async def _stop_remote_run(self) -> None:
         job = self.job()
         state = await self._task_instance_state()
         if state is _UNKNOWN or state not in STOPPED_BY_A_PERSON:
@@ -152,6 +161,23 @@ class RemoteJobTrigger(BaseTrigger):
         except Exception as exc:  # noqa: BLE001 - never cancel on a guess
             log.warning("could not read the task instance state: %s", exc)
             return _UNKNOWN
+
+
+def _on_kill_budget() -> float:
+    from airflow.configuration import conf
+
+    return conf.getfloat("triggerer", "on_kill_timeout", fallback=30)
+
+
+#: on_kill's work in flight, referenced so the loop does not drop it when on_kill is cancelled
+_DETACHED: set[asyncio.Future[None]] = set()
+
+
+def _settled(work: asyncio.Future[None]) -> None:
+    _DETACHED.discard(work)
+    if not work.cancelled() and isinstance(work.exception(), TimeoutError):
+        # nobody may be awaiting it any more (on_kill was cancelled): say it here
+        log.warning("gave up cancelling the remote run after [triggerer] on_kill_timeout (%g s)", _on_kill_budget())
 
 
 def _state_timeout() -> float:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider.common.errors import NotFoundError, ProviderError
+from airflow_provider.common.errors import ProviderError
 from airflow_provider.common.flow import Flow, Gather
 from airflow_provider.common.jobs import JobStatus, Phase, Ref, RemoteJob
 from airflow_provider.digitalhub.api import runs
@@ -45,11 +45,9 @@ class DigitalHubRunJob(RemoteJob):
             listed = yield Gather(("dh-runs", ref["project"]), ref["run_id"], self.coalesce_window, functools.partial(runs.find_runs, ref["project"]))
             if listed is not None:
                 return classify(listed)
-        try:
-            run = yield from runs.get_run(ref["run_id"], ref["project"])
-        except NotFoundError:
-            # deleted under us (DELETING, then gone): the run will not finish
-            return JobStatus(Phase.CANCELLED, "DELETED", {"message": "the run was deleted"})
+        # a run deleted under us answers 404: a permanent error, so the wait ends at this poll (in
+        # the triggerer), with the message that the run no longer exists
+        run = yield from runs.get_run(ref["run_id"], ref["project"])
         return classify(run)
 
     def cancel(self, ref: Ref) -> Flow[Any]:

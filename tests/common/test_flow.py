@@ -114,3 +114,26 @@ async def test_shared_values_hand_failures_to_all_waiters_then_forget_them() -> 
     results = await asyncio.gather(*(store.get(("k",), 10, flaky) for _ in range(5)), return_exceptions=True)
     assert all(isinstance(r, NotFoundError) for r in results) and attempts == 1
     assert await store.get(("k",), 10, flaky) == "ok" and attempts == 2
+
+
+async def test_shared_value_outlives_a_cancelled_first_asker() -> None:
+    """Marking one deferred task failed cancels its trigger; the listing it started for the whole
+    project must still answer the other waits on it (a CancelledError would end their triggers)."""
+    import asyncio
+
+    from airflow_provider.common.flow import SharedValues
+
+    store = SharedValues()
+
+    async def listing() -> str:
+        await asyncio.sleep(0.1)
+        return "listed"
+
+    first = asyncio.ensure_future(store.get(("k",), 10, listing))
+    await asyncio.sleep(0.01)
+    others = [asyncio.ensure_future(store.get(("k",), 10, listing)) for _ in range(3)]
+    await asyncio.sleep(0.01)
+    first.cancel()
+    assert await asyncio.gather(*others) == ["listed"] * 3
+    with pytest.raises(asyncio.CancelledError):
+        await first

@@ -166,6 +166,30 @@ async def test_on_kill_cancels_when_a_person_stopped_the_task(new_scenario: Any,
     assert comms.asked[0].dag_id == "d" and comms.asked[0].task_ids == ["t"] and comms.asked[0].run_ids == ["r"]
 
 
+async def test_on_kill_survives_the_triggerers_repeated_cancels(new_scenario: Any, dss: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Airflow 3.3.2 cancels the trigger's task again at every sync (~1 s) while on_kill runs: a
+    slow platform must still get its abort."""
+    import asyncio
+
+    sc = new_scenario(duration=30)
+    trigger, _ = _deferred_trigger(_start(sc), "failed", monkeypatch)
+    dss[0].faults.latency = 0.3  # every request takes 0.3 s: status, current run, abort
+    try:
+        killing = asyncio.ensure_future(trigger.on_kill())
+        for _ in range(3):  # what the triggerer does while on_kill is still running
+            await asyncio.sleep(0.1)
+            killing.cancel("__airflow_user_action__")
+        with pytest.raises(asyncio.CancelledError):
+            await killing
+        for _ in range(50):
+            if sc.runs[0].aborted_at is not None:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        dss[0].faults.latency = 0.0
+    assert sc.runs[0].aborted_at is not None, "the abort was lost with the cancelled on_kill"
+
+
 @pytest.mark.parametrize("state", ["deferred", "scheduled", "queued", "running", "up_for_retry"])
 async def test_on_kill_leaves_the_run_alone_when_the_trigger_only_moved(new_scenario: Any, monkeypatch: pytest.MonkeyPatch, state: str) -> None:
     """Redistribution to another triggerer (the task is still deferred) or an event another triggerer delivered."""
