@@ -14,16 +14,20 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 pins=()
 if [ -n "${AIRFLOW_VERSION:-}" ]; then
-  pins=("apache-airflow==${AIRFLOW_VERSION}")
+  # an override, not a pin: it may lie outside the declared range (checking a release before widening it)
+  override=$(mktemp)
+  echo "apache-airflow==${AIRFLOW_VERSION}" > "$override"
+  pins=("--override" "$override")
 fi
 stamp=$VENV/.airflow-provider-installed
-want=$(cat pyproject.toml <(echo "${pins[*]:-}") | sha256sum | cut -d' ' -f1)
+want=$(cat pyproject.toml <(echo "${AIRFLOW_VERSION:-}") | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  echo "installing airflow-provider[dev] ${pins[*]:-} into $VENV" >&2
+  echo "installing airflow-provider[dev] ${AIRFLOW_VERSION:+with Airflow $AIRFLOW_VERSION }into $VENV" >&2
   "$VENV/bin/python" -m pip install -q --upgrade pip uv >&2
   if ! "$VENV/bin/uv" pip install -q -p "$VENV/bin/python" -e ".[dev]" "${pins[@]}" >&2; then
+    [ -z "${AIRFLOW_VERSION:-}" ] || { echo "cannot install Airflow ${AIRFLOW_VERSION} with the provider (see above)" >&2; exit 1; }
     echo "uv failed; falling back to pip" >&2
-    "$VENV/bin/python" -m pip install -q -e ".[dev]" "${pins[@]}" >&2
+    "$VENV/bin/python" -m pip install -q -e ".[dev]" >&2
   fi
   echo "$want" > "$stamp"
 fi

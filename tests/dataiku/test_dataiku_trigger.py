@@ -181,6 +181,7 @@ async def test_on_kill_survives_the_triggerers_repeated_cancels(new_scenario: An
             killing.cancel("__airflow_user_action__")
         with pytest.raises(asyncio.CancelledError):
             await killing
+        assert sc.runs[0].aborted_at is None, "too fast to show anything: the abort must still be in flight here"
         for _ in range(50):
             if sc.runs[0].aborted_at is not None:
                 break
@@ -188,6 +189,28 @@ async def test_on_kill_survives_the_triggerers_repeated_cancels(new_scenario: An
     finally:
         dss[0].faults.latency = 0.0
     assert sc.runs[0].aborted_at is not None, "the abort was lost with the cancelled on_kill"
+
+
+async def test_on_kill_lets_the_trigger_end_while_a_slow_abort_goes_on(new_scenario: Any, dss: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    from airflow_provider.common.trigger import ON_KILL_GRACE
+
+    sc = new_scenario(duration=30)
+    trigger, _ = _deferred_trigger(_start(sc), "failed", monkeypatch)
+    dss[0].faults.latency = 0.6
+    try:
+        started = time.monotonic()
+        await trigger.on_kill()
+        assert time.monotonic() - started < ON_KILL_GRACE + 0.5
+        assert sc.runs[0].aborted_at is None
+        for _ in range(50):
+            if sc.runs[0].aborted_at is not None:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        dss[0].faults.latency = 0.0
+    assert sc.runs[0].aborted_at is not None
 
 
 @pytest.mark.parametrize("state", ["deferred", "scheduled", "queued", "running", "up_for_retry"])
