@@ -11,7 +11,6 @@ from airflow.sdk import BaseOperator
 
 from airflow_provider.aqueduct.links import AqueductExperimentLink
 from airflow_provider.common.errors import ConfigError, ProviderError, RemoteJobFailed, SubmitOutcomeUnknown
-from airflow_provider.common.jobs import Phase
 from airflow_provider.common.operator import RemoteJobOperator
 from airflow_provider.common.templating import RefuseEmptyTemplates
 
@@ -246,6 +245,7 @@ class AqueductExecuteExtensionOperator(RemoteJobOperator["AqueductHook"]):
     # are ambiguous and adopted by neither lookup (the task fails, saying where to look).
     def _matching_task(self, hook: AqueductHook, since: float, live_only: bool) -> Ref | None:
         from airflow_provider.aqueduct.states import STATE_PHASE
+        from airflow_provider.common.jobs import Phase
 
         params, experiment = self._prepare(hook)
         if experiment is None:

@@ -15,6 +15,7 @@ The asset's ``name`` is its normalised URI, so two spellings never make two asse
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import SplitResult, quote, unquote, urlsplit
 
@@ -36,27 +37,48 @@ EXAMPLES = {
     "aqueduct": "aqueduct://HOST/extensions/EXTENSION/ACTION",
 }
 
+#: a host or path segment that quoting, unquoting and Airflow's URI clean-up all leave as it is
+PLAIN = re.compile(r"[A-Za-z0-9_.~-]+")
+#: a path made of such segments: nothing to unquote
+PLAIN_PATH = re.compile(r"[A-Za-z0-9_.~-]+(?:/[A-Za-z0-9_.~-]+)*")
+
+
+def _fits(scheme: str, parts: list[str]) -> bool:
+    return all(parts) and any(len(parts) == pos + 1 + n_ids and parts[pos] == word for (pos, word), n_ids in SHAPES[scheme].items())
+
+
+def _normalised_path(scheme: str, parts: list[str]) -> str:
+    if scheme == "dataiku" and len(parts) == 3:
+        parts = [parts[0].upper(), *parts[1:]]  # DSS project keys are upper case
+    return "/" + "/".join(parts if all(PLAIN.fullmatch(p) for p in parts) else [quote(p, safe="") for p in parts])
+
 
 def _parts(scheme: str, uri: SplitResult) -> list[str]:
     if not uri.netloc:
         raise ValueError(f"URI format {scheme}:// must contain a host: {EXAMPLES[scheme]}")
-    parts = [unquote(p) for p in uri.path.strip("/").split("/")] if uri.path.strip("/") else []
-    for (pos, word), n_ids in SHAPES[scheme].items():
-        if len(parts) == pos + 1 + n_ids and parts[pos] == word and all(parts):
-            return parts
-    raise ValueError(f"URI format {scheme}:// must be {EXAMPLES[scheme]}; got {uri.geturl()!r}")
+    path = uri.path.strip("/")
+    parts = (path.split("/") if PLAIN_PATH.fullmatch(path) else [unquote(p) for p in path.split("/")]) if path else []
+    if not _fits(scheme, parts):
+        raise ValueError(f"URI format {scheme}:// must be {EXAMPLES[scheme]}; got {uri.geturl()!r}")
+    return parts
 
 
 def sanitize_uri(uri: SplitResult) -> SplitResult:
     """Airflow calls this for every ``Asset(uri=...)`` of our schemes: validate and normalise."""
-    parts = _parts(uri.scheme, uri)
-    if uri.scheme == "dataiku" and len(parts) == 3:
-        parts[0] = parts[0].upper()  # DSS project keys are upper case
-    return uri._replace(netloc=uri.netloc.lower(), path="/" + "/".join(quote(p, safe="") for p in parts), query="", fragment="")
+    path = _normalised_path(uri.scheme, _parts(uri.scheme, uri))
+    return uri._replace(netloc=uri.netloc.lower(), path=path, query="", fragment="")
 
 
 def asset_uri(scheme: str, host: str, *parts: str) -> str:
-    raw = f"{scheme}://{host}/" + "/".join(quote(str(p), safe="") for p in parts)
+    """The normalised URI: what :func:`sanitize_uri` makes of ``scheme://host/part/...``.
+
+    Every run operator builds one when its DAG file is parsed, so a plain host and a valid shape
+    skip the split/unquote/quote round trip (same result: tests/events/test_asset_uris.py).
+    """
+    segments = [str(p) for p in parts]
+    if PLAIN.fullmatch(host) and _fits(scheme, segments):
+        return f"{scheme}://{host.lower()}{_normalised_path(scheme, segments)}"
+    raw = f"{scheme}://{host}/" + "/".join(quote(p, safe="") for p in segments)
     return sanitize_uri(urlsplit(raw)).geturl()
 
 

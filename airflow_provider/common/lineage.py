@@ -1,8 +1,8 @@
 """What every run operator tells Airflow about the remote run: an outlet asset event, and OpenLineage facets.
 
-* The operator declares one outlet asset per platform scheme (``common/assets.py``), built when the
+* The operator declares one outlet asset per platform scheme (``common/assets.py``), taken when the
   DAG file is parsed from the operator's static identity (a templated identity gets none: the outlet
-  could not follow the rendered value). On success its event's ``extra`` holds the remote run id,
+  could not follow the rendered value) and built on the first read of ``outlets``. On success its event's ``extra`` holds the remote run id,
   outcome and URL, so downstream DAGs can ``schedule=[asset]``.
 * OpenLineage (optional extra ``openlineage``, imported only inside these methods): the asset as
   output dataset; ``externalQuery`` (remote run id, platform URI) and a ``remoteRun`` run facet
@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow_provider.common.assets import create_asset
 
 if TYPE_CHECKING:
     from airflow.sdk import Asset, Context
@@ -35,7 +37,6 @@ class RemoteRunLineageMixin:
     #: the platform's asset scheme, also the OpenLineage job namespace's scheme
     asset_scheme: ClassVar[str | None] = None
     conn_id: str
-    outlets: list[Any]
     emit_asset: bool
     asset_host: str | None
     log: Any
@@ -44,24 +45,45 @@ class RemoteRunLineageMixin:
         """The path of this operator's asset after the host (``PROJECT, "scenarios", ID``); None: no asset."""
         return None
 
-    def platform_asset(self) -> Asset | None:
-        from airflow_provider.common.assets import create_asset
-
+    def _asset_pieces(self) -> tuple[str, ...] | None:
+        """Host and path of this operator's asset, or None: no asset (none declared, or templated)."""
         parts = self.asset_parts()
-        if not self.asset_scheme or not parts or any(p is None or "{{" in str(p) for p in parts):
+        if not self.asset_scheme or not parts or any(p is None for p in parts):
             return None
-        host = self.asset_host or self.conn_id
-        if "{{" in str(host):
-            return None
-        return create_asset(self.asset_scheme, str(host), *[str(p) for p in parts])
+        pieces = (str(self.asset_host or self.conn_id), *map(str, parts))
+        return None if any("{{" in p for p in pieces) else pieces
+
+    def platform_asset(self) -> Asset | None:
+        pieces = self._asset_pieces()
+        return None if pieces is None else create_asset(str(self.asset_scheme), *pieces)
 
     def declare_platform_asset(self) -> None:
-        """Call at the end of a subclass ``__init__`` (the identity fields are set by then)."""
-        if not self.emit_asset:
-            return
-        asset = self.platform_asset()
-        if asset is not None and asset not in self.outlets:
-            self.outlets = [*self.outlets, asset]
+        """Call at the end of a subclass ``__init__`` (the identity fields are set by then).
+
+        The asset's host and path are taken now; the ``Asset`` itself is built the first time
+        :attr:`outlets` is read (when the DAG is serialised, when the task runs), so a worker
+        that parses a DAG file to run one of its tasks builds one asset, not one per task.
+        """
+        pieces = self._asset_pieces() if self.emit_asset else None
+        if pieces is not None:
+            self.__dict__["_pending_asset"] = pieces
+
+    @property
+    def outlets(self) -> list[Any]:
+        """BaseOperator's ``outlets``, plus the declared platform asset (built on the first read)."""
+        outlets: list[Any] = self.__dict__.setdefault("_outlets", [])
+        pieces = self.__dict__.pop("_pending_asset", None)
+        if pieces is not None:
+            asset = create_asset(str(self.asset_scheme), *pieces)
+            if asset not in outlets:
+                outlets.append(asset)
+        return outlets
+
+    @outlets.setter
+    def outlets(self, value: list[Any]) -> None:
+        # assigning outlets replaces them, as it did when the asset was added in __init__
+        self.__dict__.pop("_pending_asset", None)
+        self.__dict__["_outlets"] = value
 
     # --- what happened remotely ----------------------------------------------------------
     def record_remote_outcome(self, ref: Ref, status: JobStatus | None, url: str | None, error: str | None = None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Sequence
 from datetime import timedelta
@@ -11,7 +12,6 @@ from airflow.sdk import BaseOperator, conf
 
 from airflow_provider.common.errors import ConfigError, ProviderError, RemoteJobFailed, SubmitOutcomeUnknown
 from airflow_provider.common.identity import ti_tag
-from airflow_provider.common.jobs import JobStatus, Phase, Ref, RemoteJob, import_string, is_transient, permanent_failure, wait_flow
 from airflow_provider.common.lineage import RemoteRunLineageMixin
 from airflow_provider.common.links import REMOTE_REF_KEY, REMOTE_URL_KEY, RemoteRunLink
 from airflow_provider.common.templating import RefuseEmptyTemplates
@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider.common.hook import SyncPlatformHook
+    from airflow_provider.common.jobs import JobStatus, Ref, RemoteJob
+
+# the job layer (common/jobs.py, common/flow.py) is imported inside the methods that run a task:
+# DAG files import this module at parse time
 
 #: the platform's sync hook: ``RemoteJobOperator["DataikuHook"]`` makes ``hook`` a DataikuHook in
 #: every method a platform writes (a string, so operators import no hook at parse time)
@@ -37,8 +41,22 @@ def seconds(value: float | timedelta | None, field: str) -> float | None:
     return result
 
 
+@functools.cache
 def default_deferrable() -> bool:
+    """``[operators] default_deferrable``, read once per process (Airflow's own operators read it at import)."""
     return conf.getboolean("operators", "default_deferrable", fallback=False)
+
+
+def set_fields(operator: BaseOperator, **values: Any) -> None:
+    """Set attributes while ``__init__`` runs, without ``BaseOperator.__setattr__``.
+
+    That hook converts BaseOperator's own fields (none of these), keeps the init kwargs in step
+    (these are not among them yet) and tracks XComArgs assigned after construction (not yet
+    constructed): nothing to do here, at ~1 µs per attribute for every task of a parsed DAG file.
+    ``object.__setattr__`` still honours properties.
+    """
+    for name, value in values.items():
+        object.__setattr__(operator, name, value)
 
 
 class WaitingMixin(Generic[HookT]):
@@ -61,6 +79,8 @@ class WaitingMixin(Generic[HookT]):
         return self.job_class if isinstance(self.job_class, str) else self.job_class.path()
 
     def job(self) -> RemoteJob:
+        from airflow_provider.common.jobs import import_string
+
         return import_string(self.job_path)(**self.job_options())  # type: ignore[no-any-return]
 
     def job_options(self) -> dict[str, Any]:
@@ -92,6 +112,8 @@ class WaitingMixin(Generic[HookT]):
         )
 
     def _wait_in_place(self, hook: HookT, ref: Ref, deadline: float | None, stop_states: Sequence[str] = ()) -> dict[str, Any]:
+        from airflow_provider.common.jobs import wait_flow
+
         return hook.drive(
             wait_flow(
                 self.job(),
@@ -162,6 +184,17 @@ class RemoteJobOperator(RefuseEmptyTemplates, RemoteRunLineageMixin, WaitingMixi
     operator_extra_links = (RemoteRunLink(),)
     ui_color = "#e8f0fe"
 
+    # set by __init__ through set_fields (conn_id, poll_interval, deferrable... are declared by the mixins)
+    wait_for_completion: bool
+    timeout: float | None
+    cancel_on_timeout: bool
+    reattach: bool
+    absence_checks: int
+    absence_check_interval: float
+    lookup_timeout: float
+    max_resubmits: int
+    _ref: Ref | None
+
     def __init__(
         self,
         *,
@@ -184,31 +217,34 @@ class RemoteJobOperator(RefuseEmptyTemplates, RemoteRunLineageMixin, WaitingMixi
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.emit_asset = emit_asset
-        self.asset_host = asset_host
-        self.conn_id = conn_id
-        self.wait_for_completion = wait_for_completion
-        self.deferrable = default_deferrable() if deferrable is None else deferrable
         if poll_interval <= 0:
             raise ConfigError(f"poll_interval must be positive, got {poll_interval!r}")
-        self.poll_interval = float(poll_interval)
-        self.timeout = seconds(timeout, "timeout")
-        self.cancel_on_timeout = cancel_on_timeout
-        self.cancel_on_kill = cancel_on_kill
         if max_consecutive_poll_errors < 1:
             raise ConfigError(f"max_consecutive_poll_errors must be at least 1, got {max_consecutive_poll_errors!r}")
-        self.max_consecutive_poll_errors = max_consecutive_poll_errors
-        self.reattach = reattach
-        self.log_tail_lines = log_tail_lines
         if absence_checks < 1:
             raise ConfigError(f"absence_checks must be at least 1, got {absence_checks!r}")
-        self.absence_checks = int(absence_checks)
-        self.absence_check_interval = seconds(absence_check_interval, "absence_check_interval") or 0.0
-        self.lookup_timeout = seconds(lookup_timeout, "lookup_timeout") or 0.0
         if max_resubmits < 0:
             raise ConfigError(f"max_resubmits must be 0 or more, got {max_resubmits!r}")
-        self.max_resubmits = int(max_resubmits)
-        self._ref: Ref | None = None
+        set_fields(
+            self,
+            emit_asset=emit_asset,
+            asset_host=asset_host,
+            conn_id=conn_id,
+            wait_for_completion=wait_for_completion,
+            deferrable=default_deferrable() if deferrable is None else deferrable,
+            poll_interval=float(poll_interval),
+            timeout=seconds(timeout, "timeout"),
+            cancel_on_timeout=cancel_on_timeout,
+            cancel_on_kill=cancel_on_kill,
+            max_consecutive_poll_errors=max_consecutive_poll_errors,
+            reattach=reattach,
+            log_tail_lines=log_tail_lines,
+            absence_checks=int(absence_checks),
+            absence_check_interval=seconds(absence_check_interval, "absence_check_interval") or 0.0,
+            lookup_timeout=seconds(lookup_timeout, "lookup_timeout") or 0.0,
+            max_resubmits=int(max_resubmits),
+            _ref=None,
+        )
 
     # --- what a platform implements ------------------------------------------------------
     def submit(self, hook: HookT, context: Context, tag: str) -> Ref:
@@ -317,6 +353,8 @@ class RemoteJobOperator(RefuseEmptyTemplates, RemoteRunLineageMixin, WaitingMixi
                 f"{cause}. {type(self).__name__} cannot look runs up on this platform, so the task is not submitted again (that could "
                 f"start a second run): the run may exist; {self.where_to_look(hook, context, tag)} before clearing the task"
             ) from None
+        from airflow_provider.common.jobs import is_transient
+
         deadline = time.monotonic() + self.lookup_timeout
         absent = failures = 0
         while True:
@@ -343,6 +381,8 @@ class RemoteJobOperator(RefuseEmptyTemplates, RemoteRunLineageMixin, WaitingMixi
 
     def _first_look(self, hook: HookT, ref: Ref) -> JobStatus | None:
         """One state check before waiting (defer only if not terminal); a blip here is left to the wait."""
+        from airflow_provider.common.jobs import is_transient, permanent_failure
+
         try:
             return hook.drive(self.job().status(ref))
         except ProviderError as exc:
@@ -358,6 +398,8 @@ class RemoteJobOperator(RefuseEmptyTemplates, RemoteRunLineageMixin, WaitingMixi
         return self._on_event(hook, event, waited="deferred")
 
     def _on_event(self, hook: HookT, event: dict[str, Any], waited: str) -> Any:
+        from airflow_provider.common.jobs import JobStatus
+
         job, ref = self.job(), event["ref"]
         if event["event"] == "error":
             # the run may be fine: do not cancel; a retry re-attaches to it
@@ -378,6 +420,8 @@ class RemoteJobOperator(RefuseEmptyTemplates, RemoteRunLineageMixin, WaitingMixi
         return self._finish(hook, ref, JobStatus.from_json(event["status"]), waited=waited)
 
     def _finish(self, hook: HookT, ref: Ref, status: JobStatus, waited: str) -> Any:
+        from airflow_provider.common.jobs import Phase
+
         job = self.job()
         url = job.url(hook.target, ref)
         self.record_remote_outcome(ref, status, url)

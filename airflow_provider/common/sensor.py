@@ -10,13 +10,14 @@ from airflow.sdk import BaseSensorOperator, PokeReturnValue
 from airflow.sdk.exceptions import AirflowSensorTimeout
 
 from airflow_provider.common.errors import ConfigError, ProviderError, RemoteJobFailed
-from airflow_provider.common.jobs import JobStatus, Phase, Ref, is_transient, permanent_failure
 from airflow_provider.common.links import REMOTE_URL_KEY, RemoteRunLink
 from airflow_provider.common.operator import HookT, WaitingMixin, default_deferrable
 from airflow_provider.common.templating import RefuseEmptyTemplates
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+    from airflow_provider.common.jobs import JobStatus, Ref
 
 
 class RemoteJobSensor(RefuseEmptyTemplates, WaitingMixin[HookT], BaseSensorOperator):
@@ -59,6 +60,8 @@ class RemoteJobSensor(RefuseEmptyTemplates, WaitingMixin[HookT], BaseSensorOpera
         raise NotImplementedError
 
     def _reached(self, status: JobStatus) -> bool:
+        from airflow_provider.common.jobs import Phase
+
         if self.target_states is not None:
             return status.state in self.target_states
         return status.phase is Phase.SUCCEEDED
@@ -88,6 +91,8 @@ class RemoteJobSensor(RefuseEmptyTemplates, WaitingMixin[HookT], BaseSensorOpera
         return self._ref
 
     def poke(self, context: Context) -> PokeReturnValue | bool:
+        from airflow_provider.common.jobs import is_transient, permanent_failure
+
         hook = self.hook()
         try:
             ref = self._watched(hook, context)
@@ -117,6 +122,8 @@ class RemoteJobSensor(RefuseEmptyTemplates, WaitingMixin[HookT], BaseSensorOpera
         ref = self._watched(hook, context)
         if ref is None:
             raise ProviderError(f"{type(self).__name__}: there is no run to wait for (deferrable mode needs one to exist)")
+        from airflow_provider.common.jobs import is_transient, permanent_failure
+
         try:
             first = hook.drive(self.job().status(ref))
         except ProviderError as exc:
@@ -130,6 +137,8 @@ class RemoteJobSensor(RefuseEmptyTemplates, WaitingMixin[HookT], BaseSensorOpera
         self.defer(trigger=self._trigger(ref, deadline, stop_states=self.target_states or ()), method_name="execute_complete", timeout=None)
 
     def execute_complete(self, context: Context, event: Any = None) -> Any:
+        from airflow_provider.common.jobs import JobStatus
+
         event = self._validate_event(event)
         if event["event"] == "timeout":
             raise AirflowSensorTimeout(event["message"])
