@@ -15,7 +15,7 @@ fi
 pins=()
 if [ -n "${AIRFLOW_VERSION:-}" ]; then
   # an override, not a pin: it may lie outside the declared range (checking a release before widening it)
-  override=$(mktemp)
+  override=$VENV/airflow-override.txt
   echo "apache-airflow==${AIRFLOW_VERSION}" > "$override"
   pins=("--override" "$override")
 fi

@@ -37,10 +37,11 @@ EXAMPLES = {
     "aqueduct": "aqueduct://HOST/extensions/EXTENSION/ACTION",
 }
 
+_SEGMENT = r"[A-Za-z0-9_.~-]+"
 #: a host or path segment that quoting, unquoting and Airflow's URI clean-up all leave as it is
-PLAIN = re.compile(r"[A-Za-z0-9_.~-]+")
+PLAIN = re.compile(_SEGMENT)
 #: a path made of such segments: nothing to unquote
-PLAIN_PATH = re.compile(r"[A-Za-z0-9_.~-]+(?:/[A-Za-z0-9_.~-]+)*")
+PLAIN_PATH = re.compile(rf"{_SEGMENT}(?:/{_SEGMENT})*")
 
 
 def _fits(scheme: str, parts: list[str]) -> bool:

@@ -312,6 +312,12 @@ GATHER_DELAY = 0.02
 ALIGN_SLACK = 0.01
 
 
+def failed(fut: asyncio.Future[Any]) -> bool:
+    """Whether a finished shared computation failed or was cancelled; reading it marks the error
+    retrieved (its askers got it: nobody else needs to)."""
+    return fut.cancelled() or fut.exception() is not None
+
+
 @dataclass
 class _Batch:
     pending: dict[Any, asyncio.Future[Any]] = field(default_factory=dict)
@@ -330,7 +336,7 @@ class SharedValues:
     def __init__(self) -> None:
         self._entries: dict[tuple[Any, ...], tuple[float, float, asyncio.Future[Any]]] = {}
         self._batches: dict[tuple[Any, ...], _Batch] = {}
-        self._tasks: set[asyncio.Future[Any]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
 
     async def get(self, key: tuple[Any, ...], max_age: float, compute: Callable[[], Any]) -> Any:
         loop = asyncio.get_running_loop()
@@ -345,15 +351,12 @@ class SharedValues:
         fut = asyncio.ensure_future(compute())
         self._entries[key] = (loop.time(), max_age, fut)
         fut.add_done_callback(functools.partial(self._settled, key))
-        self._tasks.add(fut)
         return await asyncio.shield(fut)
 
     def _settled(self, key: tuple[Any, ...], fut: asyncio.Future[Any]) -> None:
-        self._tasks.discard(fut)
-        if fut.cancelled() or fut.exception() is not None:  # retrieved: the askers get it, nobody else needs to
-            entry = self._entries.get(key)
-            if entry is not None and entry[2] is fut:
-                del self._entries[key]
+        entry = self._entries.get(key)
+        if failed(fut) and entry is not None and entry[2] is fut:
+            del self._entries[key]
 
     async def gather(self, key: tuple[Any, ...], item: Any, window: float, compute: Callable[[Sequence[Any]], Awaitable[Mapping[Any, Any]]]) -> Any:
         """``item``'s value from the next batch of ``key``: one ``compute(items)`` per ``window`` at most."""

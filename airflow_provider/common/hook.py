@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 from airflow.sdk import BaseHook
 
 from airflow_provider.common.errors import ConfigError, ProviderError
-from airflow_provider.common.flow import Call, Flow, Gather, Shared, SharedValues, Sleep, run_async, run_sync
+from airflow_provider.common.flow import Call, Flow, Gather, Shared, SharedValues, Sleep, failed, run_async, run_sync
 from airflow_provider.common.retry import RetryPolicy
 from airflow_provider.common.session import SessionAuth, with_session
 from airflow_provider.common.transport import (
@@ -60,7 +60,7 @@ _CONNECTIONS_BY_LOOP: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[
 
 
 def _forget_failed(known: dict[tuple[str, str], asyncio.Future[_LoopConnection]], key: tuple[str, str], fut: asyncio.Future[_LoopConnection]) -> None:
-    if (fut.cancelled() or fut.exception() is not None) and known.get(key) is fut:  # retrieved: the askers get it
+    if failed(fut) and known.get(key) is fut:
         del known[key]
 
 
@@ -252,7 +252,7 @@ class AsyncPlatformHook(_PlatformHookMixin):
         known = _CONNECTIONS_BY_LOOP.setdefault(loop, {})
         key = (self.conn_type, self.conn_id)
         fut = known.get(key)
-        if fut is not None and (not fut.done() or (not fut.cancelled() and fut.exception() is None and loop.time() - fut.result().born < CONNECTION_TTL)):
+        if fut is not None and (not fut.done() or (not failed(fut) and loop.time() - fut.result().born < CONNECTION_TTL)):
             self._conn = await asyncio.shield(fut)
             return self._conn
         # a task of its own: the first asker being cancelled (its trigger stopped) must not cancel

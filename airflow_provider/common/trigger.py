@@ -166,6 +166,7 @@ class RemoteJobTrigger(BaseTrigger):
 
 
 def _on_kill_budget() -> float:
+    """``[triggerer] on_kill_timeout``: the seconds Airflow gives on_kill (30 by default)."""
     from airflow.configuration import conf
 
     return conf.getfloat("triggerer", "on_kill_timeout", fallback=30)
@@ -188,9 +189,7 @@ def _settled(work: asyncio.Future[None]) -> None:
 def _state_timeout() -> float:
     """Seconds on_kill waits for the task instance's state (then it leaves the run alone): what
     Airflow gives on_kill (``[triggerer] on_kill_timeout``, 30 s by default) less time to cancel."""
-    from airflow.configuration import conf
-
-    return max(5.0, conf.getfloat("triggerer", "on_kill_timeout", fallback=30) - STATUS_TIMEOUT - 5)
+    return max(5.0, _on_kill_budget() - STATUS_TIMEOUT - 5)
 
 
 #: seconds on_kill waits for the run's status before cancelling anyway

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
+from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -166,6 +168,25 @@ async def test_on_kill_cancels_when_a_person_stopped_the_task(new_scenario: Any,
     assert comms.asked[0].dag_id == "d" and comms.asked[0].task_ids == ["t"] and comms.asked[0].run_ids == ["r"]
 
 
+@contextlib.contextmanager
+def _slow(dss: Any, latency: float) -> Iterator[None]:
+    dss[0].faults.latency = latency
+    try:
+        yield
+    finally:
+        dss[0].faults.latency = 0.0
+
+
+async def _abort_lands(sc: Any, seconds: float = 5.0) -> None:
+    """Wait until the scenario's run was aborted (the caller asserts it)."""
+    import asyncio
+
+    for _ in range(int(seconds / 0.1)):
+        if sc.runs[0].aborted_at is not None:
+            return
+        await asyncio.sleep(0.1)
+
+
 async def test_on_kill_survives_the_triggerers_repeated_cancels(new_scenario: Any, dss: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """Airflow 3.3.2 cancels the trigger's task again at every sync (~1 s) while on_kill runs: a
     slow platform must still get its abort."""
@@ -173,8 +194,7 @@ async def test_on_kill_survives_the_triggerers_repeated_cancels(new_scenario: An
 
     sc = new_scenario(duration=30)
     trigger, _ = _deferred_trigger(_start(sc), "failed", monkeypatch)
-    dss[0].faults.latency = 0.3  # every request takes 0.3 s: status, current run, abort
-    try:
+    with _slow(dss, 0.3):  # every request takes 0.3 s: status, current run, abort
         killing = asyncio.ensure_future(trigger.on_kill())
         for _ in range(3):  # what the triggerer does while on_kill is still running
             await asyncio.sleep(0.1)
@@ -182,34 +202,21 @@ async def test_on_kill_survives_the_triggerers_repeated_cancels(new_scenario: An
         with pytest.raises(asyncio.CancelledError):
             await killing
         assert sc.runs[0].aborted_at is None, "too fast to show anything: the abort must still be in flight here"
-        for _ in range(50):
-            if sc.runs[0].aborted_at is not None:
-                break
-            await asyncio.sleep(0.1)
-    finally:
-        dss[0].faults.latency = 0.0
+        await _abort_lands(sc)
     assert sc.runs[0].aborted_at is not None, "the abort was lost with the cancelled on_kill"
 
 
 async def test_on_kill_lets_the_trigger_end_while_a_slow_abort_goes_on(new_scenario: Any, dss: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    import asyncio
-
     from airflow_provider.common.trigger import ON_KILL_GRACE
 
     sc = new_scenario(duration=30)
     trigger, _ = _deferred_trigger(_start(sc), "failed", monkeypatch)
-    dss[0].faults.latency = 0.6
-    try:
+    with _slow(dss, 0.6):
         started = time.monotonic()
         await trigger.on_kill()
         assert time.monotonic() - started < ON_KILL_GRACE + 0.5
         assert sc.runs[0].aborted_at is None
-        for _ in range(50):
-            if sc.runs[0].aborted_at is not None:
-                break
-            await asyncio.sleep(0.1)
-    finally:
-        dss[0].faults.latency = 0.0
+        await _abort_lands(sc)
     assert sc.runs[0].aborted_at is not None
 
 
