@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.recorder import Exchange, RecordingProxy, compare_requests, serve_recorded
 
 from airflow_provider.common.errors import ProviderError
-from airflow_provider.testing.recorder import Exchange, RecordingProxy, compare_requests, serve_recorded
 
 _spec = importlib.util.spec_from_file_location("aq_conformance", Path(__file__).with_name("test_aqueduct_conformance.py"))
 assert _spec is not None and _spec.loader is not None

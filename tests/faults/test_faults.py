@@ -30,9 +30,9 @@ from typing import Any
 
 import pytest
 from faults_platforms import DAG_BLOCK, DAG_HEADER, IMPORTS, PF_YAML, PLATFORMS, SUBMIT, Remote, operator_source, start_remote
+from support.faultproxy import FaultProxy
 
 from airflow_provider.testing.cluster import Deployment, connection_env, wait_until
-from airflow_provider.testing.faultproxy import FaultProxy
 from airflow_provider.testing.postgres import PostgresServer
 
 pytestmark = pytest.mark.timeout(1200)

@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from support.recorder import Exchange, RecordingProxy, ServerDefault, compare_requests, serve_recorded
 
 from airflow_provider.common.errors import ProviderError
-from airflow_provider.testing.recorder import Exchange, RecordingProxy, ServerDefault, compare_requests, serve_recorded
 
 V1 = "/api/paddleflow/v1"
 YAML = "name: wire\nentry_points:\n  main:\n    command: echo hi\n    docker_env: python:3.9\n"

@@ -15,10 +15,10 @@ from typing import Any
 
 import dataikuapi  # the dev extra; a missing client must fail, not skip
 import pytest
+from support.recorder import BooleanCase, Header, recording_proxy
 from wire_cases import Case, Env, check, hook_caller, run_case
 
 from airflow_provider.testing.dataiku import DEMO_API_KEY
-from airflow_provider.testing.recorder import BooleanCase, Header, recording_proxy
 
 P = "WIRE"
 STEPS = [{"id": "build_a", "name": "Build A", "type": "build_flowitem"}, {"id": "check_b", "name": "Check B", "type": "check_dataset"}]

@@ -19,9 +19,8 @@ from typing import Any
 
 import pytest
 import yaml
+from support.recorder import Equivalence, Exchange, compare_requests, recording_proxy, split_marks
 from wire_cases import hook_caller, substitute
-
-from airflow_provider.testing.recorder import Equivalence, Exchange, compare_requests, recording_proxy, split_marks
 
 HERE = Path(__file__).resolve().parent
 P = "wire"

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 import requests
-
-from airflow_provider.testing.recorder import (
+from support.recorder import (
     Exchange,
     Generated,
     ServerDefault,
@@ -78,7 +77,7 @@ def test_named_equivalences_only() -> None:
 
 
 def test_marks_split_a_recording_and_stay_local() -> None:
-    from airflow_provider.testing.recorder import split_marks
+    from support.recorder import split_marks
 
     with serve_recorded("digitalhub", None) as (emulator, proxy):
         with proxy.capture() as seen:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from airflow_provider.testing.recorder import Equivalence, Exchange, compare_requests, distinct
+from support.recorder import Equivalence, Exchange, compare_requests, distinct
 
 HookCall = Callable[..., Any]
 
