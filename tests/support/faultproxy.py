@@ -27,7 +27,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import httpx
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
+from support.recorder import read_body
 
 from airflow_provider.testing.server import EmulatedReset, EmulatorServer
 
@@ -151,7 +152,7 @@ class FaultProxy:
         if scope["type"] != "http":
             return
         method, path = scope["method"], scope["path"]
-        body = await _read_body(receive)
+        body = await read_body(receive)
         if self.denying is not None:
             with self.lock:
                 self.exchanges.append(ProxiedExchange(method, path, 0, self.denying, "deny"))
@@ -194,15 +195,6 @@ class FaultProxy:
 async def _respond(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
     await send({"type": "http.response.start", "status": status, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    while True:
-        message: Message = await receive()
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body"):
-            return b"".join(chunks)
 
 
 @contextlib.contextmanager

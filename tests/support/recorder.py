@@ -205,7 +205,7 @@ class RecordingProxy:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
-        body = await _read_body(receive)
+        body = await read_body(receive)
         at = time.time()
         raw_path = scope.get("raw_path") or scope["path"].encode()
         if scope["path"].startswith(MARK_PREFIX):
@@ -231,7 +231,8 @@ class RecordingProxy:
         await send({"type": "http.response.body", "body": answer.content})
 
 
-async def _read_body(receive: Receive) -> bytes:
+async def read_body(receive: Receive) -> bytes:
+    """The whole body of an ASGI request."""
     chunks = []
     while True:
         message: Message = await receive()
