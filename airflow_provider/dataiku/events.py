@@ -53,8 +53,9 @@ class DataikuScenarioRunFinishedTrigger(RemoteEventTrigger):
         if self.filters["scenario_id"]:
             ids = [self.filters["scenario_id"]]
         else:
-            listing = yield Shared(("dss-scenarios", project), self.poll_interval, scenarios.list_scenarios(project))
-            ids = sorted(item.id for item in listing)
+            # the same shared listing as the scenario-run waits of this project (one key, one shape)
+            listing = yield Shared(("dss-scenarios", project), self.poll_interval, scenarios.scenarios_by_id(project))
+            ids = sorted(listing)
         wanted = set(self.filters["outcomes"] or FINAL_STATES)
         found = []
         for scenario_id in ids:

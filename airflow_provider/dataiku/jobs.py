@@ -49,8 +49,8 @@ class ScenarioRunJob(RemoteJob):
 
     def status(self, ref: Ref) -> Flow[JobStatus]:
         if self.coalesce_window > 0 and ref.get("start"):
-            listing = yield Shared(("dss-scenarios", ref["project_key"]), self.coalesce_window, scenarios.list_scenarios(ref["project_key"]))
-            item = next((i for i in listing if i.id == ref["scenario_id"]), None)
+            listing = yield Shared(("dss-scenarios", ref["project_key"]), self.coalesce_window, scenarios.scenarios_by_id(ref["project_key"]))
+            item = listing.get(ref["scenario_id"])
             # DSS runs a scenario once at a time: running with our start time means our run still runs
             if item is not None and item.running and item.start == ref["start"]:
                 return JobStatus(Phase.RUNNING, "RUNNING", {"start": item.start})

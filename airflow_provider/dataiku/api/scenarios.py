@@ -37,6 +37,12 @@ def list_scenarios(project_key: str) -> Flow[list[ScenarioListItem]]:
     return [ScenarioListItem.model_validate(item) for item in data or []]
 
 
+def scenarios_by_id(project_key: str) -> Flow[dict[str, ScenarioListItem]]:
+    """A project's scenario listing keyed by id: thousands of waits share it, each looks its own up."""
+    items = yield from list_scenarios(project_key)
+    return {item.id: item for item in items}
+
+
 def list_test_scenarios(project_key: str) -> Flow[list[ScenarioListItem]]:
     items = yield from list_scenarios(project_key)
     return [item for item in items if item.marked_as_test]
