@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from croniter import croniter
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -68,6 +68,12 @@ class PFError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
+def _refuse(failed: object, status: int, code: str, message: str) -> None:
+    """The one error path of the checks: raise the platform's error when ``failed`` holds."""
+    if failed:
+        raise PFError(status, code, message)
+
+
 def local(ts: float | None) -> str:
     return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S") if ts else ""
 
@@ -79,29 +85,22 @@ def parse_yaml(text: str, request_params: dict[str, Any] | None = None, name: st
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise PFError(400, "InvalidPipeline", f"pipeline yaml is invalid: {exc}") from None
-    if not isinstance(doc, dict):
-        raise PFError(400, "InvalidPipeline", "pipeline yaml must be a map")
+    _refuse(not isinstance(doc, dict), 400, "InvalidPipeline", "pipeline yaml must be a map")
     extra = set(doc) - TOP_KEYS
-    if extra:
-        raise PFError(400, "InvalidPipeline", f"workflow has no attribute [{sorted(extra)[0]}]")
+    _refuse(extra, 400, "InvalidPipeline", f"workflow has no attribute [{min(extra, default='')}]")
     steps = doc.get("entry_points")
-    if not isinstance(steps, dict) or not steps:
-        raise PFError(400, "InvalidPipeline", "entry_points is required and must not be empty")
+    _refuse(not isinstance(steps, dict) or not steps, 400, "InvalidPipeline", "entry_points is required and must not be empty")
     run_name = name or doc.get("name")
-    if not run_name or not RUN_NAME.match(str(run_name)):
-        raise PFError(400, "InvalidNamePattern", f"name[{run_name}] is invalid: must match {RUN_NAME.pattern}")
+    _refuse(not run_name or not RUN_NAME.match(str(run_name)), 400, "InvalidNamePattern", f"name[{run_name}] is invalid: must match {RUN_NAME.pattern}")
     known = {p for s in steps.values() if isinstance(s, dict) for p in (s.get("parameters") or {})}
     for key in request_params or {}:
-        if key.split(".")[-1] not in known:
-            raise PFError(400, "InvalidPipeline", f"param[{key}] not exist")
+        _refuse(key.split(".")[-1] not in known, 400, "InvalidPipeline", f"param[{key}] not exist")
     for step_name, step in steps.items():
         deps = [d.strip() for d in str((step or {}).get("deps") or "").split(",") if d.strip()]
         for dep in deps:
-            if dep not in steps:
-                raise PFError(400, "InvalidPipeline", f"component [{step_name}] has non-existent deps [{dep}]")
+            _refuse(dep not in steps, 400, "InvalidPipeline", f"component [{step_name}] has non-existent deps [{dep}]")
     strategy = (doc.get("failure_options") or {}).get("strategy", "fail_fast")
-    if strategy not in ("fail_fast", "continue"):
-        raise PFError(400, "InvalidPipeline", f"failure strategy [{strategy}] is invalid")
+    _refuse(strategy not in ("fail_fast", "continue"), 400, "InvalidPipeline", f"failure strategy [{strategy}] is invalid")
     return {**doc, "name": run_name}
 
 
@@ -249,18 +248,14 @@ class PaddleFlowState:
         self.tick()
 
     def user(self, request: Request) -> str:
-        token = request.headers.get("x-pf-authorization")
-        if not token:
-            raise PFError(400, "AuthWithoutToken", "Request should login first")
-        user = self.tokens.get(token)
-        if user is None:
-            raise PFError(400, "AuthInvalidToken", "Invalid token. Please re-login")
-        return user
+        token = request.headers.get("x-pf-authorization", "")
+        _refuse(not token, 400, "AuthWithoutToken", "Request should login first")
+        _refuse(token not in self.tokens, 400, "AuthInvalidToken", "Invalid token. Please re-login")
+        return self.tokens[token]
 
     def root(self, request: Request) -> str:
         user = self.user(request)
-        if user != ROOT_USER:
-            raise PFError(403, "OnlyRootAllowed", "only root is allowed to do this")
+        _refuse(user != ROOT_USER, 403, "OnlyRootAllowed", "only root is allowed to do this")
         return user
 
     def create_run(self, doc: dict[str, Any], text: str, user: str, source: str, params: dict[str, Any], **extra: Any) -> PFRun:
@@ -284,8 +279,8 @@ class PaddleFlowState:
 
     def add_pipeline(self, text: str, user: str, desc: str = "") -> dict[str, Any]:
         doc = parse_yaml(text)
-        if any(p["name"] == doc["name"] and p["username"] == user for p in self.pipelines.values()):
-            raise PFError(400, "DuplicatedName", f"CreatePipeline failed: user[{user}] already has pipeline[{doc['name']}], cannot create again!")
+        taken = any(p["name"] == doc["name"] and p["username"] == user for p in self.pipelines.values())
+        _refuse(taken, 400, "DuplicatedName", f"CreatePipeline failed: user[{user}] already has pipeline[{doc['name']}], cannot create again!")
         ppl_id = self.pipelines.new_id()
         ppl = self.pipelines[ppl_id] = _stamped(pipelineID=ppl_id, name=doc["name"], desc=desc, username=user, versions={})
         self.add_version(ppl, text, user)
@@ -293,8 +288,7 @@ class PaddleFlowState:
 
     def add_version(self, ppl: dict[str, Any], text: str, user: str) -> str:
         doc = parse_yaml(text)
-        if doc["name"] != ppl["name"]:
-            raise PFError(400, "InvalidPipeline", f"name[{doc['name']}] in yaml not the same as name[{ppl['name']}] of pipeline")
+        _refuse(doc["name"] != ppl["name"], 400, "InvalidPipeline", f"name[{doc['name']}] in yaml not the same as name[{ppl['name']}] of pipeline")
         ver = str(len(ppl["versions"]) + 1)
         ppl["versions"][ver] = _stamped(pipelineVersionID=ver, pipelineID=ppl["pipelineID"], fsName="", yamlPath="", pipelineYaml=text, username=user)
         return ver
@@ -328,8 +322,7 @@ class PaddleFlowState:
 
 
 def _version(ppl: dict[str, Any], ver: str) -> dict[str, Any]:
-    if ver not in ppl["versions"]:
-        raise PFError(404, "PipelineNotFound", f"pipeline[{ppl['pipelineID']}] version[{ver}] not found")
+    _refuse(ver not in ppl["versions"], 404, "PipelineNotFound", f"pipeline[{ppl['pipelineID']}] version[{ver}] not found")
     return dict(ppl["versions"][ver])
 
 
@@ -348,8 +341,7 @@ def _page(items: list[Any], list_key: str, request: Request) -> dict[str, Any]:
         max_keys = int(request.query_params.get("maxKeys", 50))
     except ValueError:
         raise PFError(400, "InvalidURI", "maxKeys is invalid") from None
-    if not 1 <= max_keys <= 1000:
-        raise PFError(400, "InvalidURI", f"maxKeys[{max_keys}] is invalid")
+    _refuse(not 1 <= max_keys <= 1000, 400, "InvalidURI", f"maxKeys[{max_keys}] is invalid")
     marker = request.query_params.get("marker") or ""
     start = 0
     if marker:
@@ -379,26 +371,30 @@ async def body_of(request: Request, fold: bool = True) -> dict[str, Any]:
         data = json.loads(raw)
     except ValueError:
         raise PFError(400, "MalformedJSON", "request body is not valid JSON") from None
-    if not isinstance(data, dict):
-        raise PFError(400, "MalformedJSON", "request body must be a JSON object")
+    _refuse(not isinstance(data, dict), 400, "MalformedJSON", "request body must be a JSON object")
     # Go decodes field names case-insensitively ("fsname" fills fsName); the admin routes read them as sent
     return {k.lower(): v for k, v in data.items()} if fold else data
 
 
-def run_routes(api: APIRouter, state: PaddleFlowState, routes: Routes) -> None:
+def login_router(state: PaddleFlowState) -> APIRouter:
+    """The one route open without a token."""
+    api = APIRouter(prefix=PREFIX)
+
     @api.post("/login")
     async def login(request: Request) -> Any:
         body = await body_of(request)
-        name, password = body.get("username"), body.get("password")
-        if name not in state.users:
-            raise PFError(400, "UserNotExist", "User not exist")
-        if state.users[name] != password:
-            raise PFError(400, "AuthFailed", "Username or password not correct")
+        name, password = body.get("username", ""), body.get("password")
+        _refuse(name not in state.users, 400, "UserNotExist", "User not exist")
+        _refuse(state.users[name] != password, 400, "AuthFailed", "Username or password not correct")
         token = "eyJ" + secrets.token_urlsafe(24)
         state.tokens[token] = name
         state.logins += 1
         return {"authorization": token}
 
+    return api
+
+
+def run_routes(api: APIRouter, state: PaddleFlowState, routes: Routes) -> None:
     @api.post("/run")
     async def create_run(request: Request) -> Any:
         user = state.user(request)
@@ -420,8 +416,7 @@ def run_routes(api: APIRouter, state: PaddleFlowState, routes: Routes) -> None:
         if body.get("dockerenv"):
             doc["docker_env"] = body["dockerenv"]
         for disabled in [d for d in str(body.get("disabled") or "").split(",") if d]:
-            if disabled not in doc["entry_points"]:
-                raise PFError(400, "InvalidPipeline", f"disabled component[{disabled}] not exist")
+            _refuse(disabled not in doc["entry_points"], 400, "InvalidPipeline", f"disabled component[{disabled}] not exist")
             doc["entry_points"].pop(disabled)
         with state.lock:
             run = state.create_run(doc, text, user, source, params, description=body.get("desc") or "", fs_name=body.get("fsname") or "")
@@ -445,8 +440,7 @@ def run_routes(api: APIRouter, state: PaddleFlowState, routes: Routes) -> None:
 
     def final_only(run: PFRun) -> None:
         status = run.status(time.time(), state.stop_after)
-        if status not in FINAL:
-            raise PFError(403, "ActionNotAllowed", f"run[{run.run_id}] is in status[{status}], only final runs can be deleted")
+        _refuse(status not in FINAL, 403, "ActionNotAllowed", f"run[{run.run_id}] is in status[{status}], only final runs can be deleted")
 
     # runs are listed oldest first, as PaddleFlow's pk order; a run filter is looked up, not scanned for
     run_filters = {"userFilter": "username", "fsFilter": "fsName", "runFilter": "runID", "nameFilter": "name", "statusFilter": "status"}
@@ -455,18 +449,16 @@ def run_routes(api: APIRouter, state: PaddleFlowState, routes: Routes) -> None:
 
     @api.put("/run/{run_id}")
     async def run_action(run_id: str, request: Request, action: str = "") -> Any:
-        state.user(request)
         run = state.runs.one(run_id)
         status = run.status(time.time(), state.stop_after)
         if action == "stop":
             body = await body_of(request)
-            if status in FINAL or (status == "terminating" and not body.get("stopforce")):
-                raise PFError(403, "ActionNotAllowed", f"run[{run_id}] is in status[{status}], can not be stopped")
+            stopped = status in FINAL or (status == "terminating" and not body.get("stopforce"))
+            _refuse(stopped, 403, "ActionNotAllowed", f"run[{run_id}] is in status[{status}], can not be stopped")
             run.stopped_at = time.time()
             return Response(status_code=200)
         if action == "retry":
-            if status not in ("failed", "terminated"):
-                raise PFError(403, "ActionNotAllowed", f"run[{run_id}] has status[{status}], no need to retry")
+            _refuse(status not in ("failed", "terminated"), 403, "ActionNotAllowed", f"run[{run_id}] has status[{status}], no need to retry")
             with state.lock:
                 new = state.create_run(run.doc, run.yaml, run.username, run.source, run.parameters, description=run.description, fs_name=run.fs_name)
                 new.retry_of = run_id
@@ -474,17 +466,14 @@ def run_routes(api: APIRouter, state: PaddleFlowState, routes: Routes) -> None:
         raise PFError(400, "InvalidURI", f"action[{action}] is not supported")
 
     @api.get("/log/run/{run_id}")
-    def run_log(run_id: str, request: Request, jobID: str = "", pageNo: str = "1", pageSize: str = "100", logFilePosition: str = "end") -> Any:
-        state.user(request)
+    def run_log(run_id: str, jobID: str = "", pageNo: str = "1", pageSize: str = "100", logFilePosition: str = "end") -> Any:
         run = state.runs.one(run_id)
         try:
             page_no, page_size = max(1, int(pageNo or 1)), int(pageSize or 100)
         except ValueError:
             raise PFError(400, "InvalidURI", "pageNo or pageSize is not a number") from None
-        if page_size > 100:
-            raise PFError(400, "InvalidURI", "LogPageSize over max value")
-        if logFilePosition not in ("end", "begin"):
-            raise PFError(400, "InvalidURI", f"logFilePosition[{logFilePosition}] is invalid")
+        _refuse(page_size > 100, 400, "InvalidURI", "LogPageSize over max value")
+        _refuse(logFilePosition not in ("end", "begin"), 400, "InvalidURI", f"logFilePosition[{logFilePosition}] is invalid")
         jobs = []
         for views in run.job_views(time.time(), state.stop_after).values():
             view = views[0]
@@ -509,12 +498,10 @@ def run_routes(api: APIRouter, state: PaddleFlowState, routes: Routes) -> None:
         user = state.user(request)
         body = await body_of(request)
         text = _yaml_from(body, "yamlraw")
-        if text is not None and body.get("fsname"):
-            raise PFError(400, "InvalidArguments", "yamlRaw and fsName can not be set at the same time")
+        _refuse(text is not None and body.get("fsname"), 400, "InvalidArguments", "yamlRaw and fsName can not be set at the same time")
         if text is None:
             raise PFError(400, "InvalidArguments", "can not read yaml without fs (the emulator has no fs): send yamlRaw")
-        if len(body.get("desc") or "") > 256:
-            raise PFError(400, "InvalidArguments", "desc too long, should be less than 256")
+        _refuse(len(body.get("desc") or "") > 256, 400, "InvalidArguments", "desc too long, should be less than 256")
         with state.lock:
             ppl = state.add_pipeline(text, user, body.get("desc") or "")
         return JSONResponse({"pipelineID": ppl["pipelineID"], "pipelineVersionID": "1", "name": ppl["name"]}, status_code=201)
@@ -535,30 +522,26 @@ def run_routes(api: APIRouter, state: PaddleFlowState, routes: Routes) -> None:
         return {k: v for k, v in ppl.items() if k != "versions"}
 
     def root_sets_user_filter(request: Request, allowed: dict[str, set[str]]) -> None:
-        if "username" in allowed and state.user(request) != ROOT_USER:
-            raise PFError(403, "AccessDenied", "only root user can set userFilter!")
+        _refuse("username" in allowed and state.user(request) != ROOT_USER, 403, "AccessDenied", "only root user can set userFilter!")
 
     def unscheduled(ppl: dict[str, Any]) -> None:
-        if any(s.pipeline_id == ppl["pipelineID"] and s.status == "running" for s in state.schedules.values()):
-            raise PFError(403, "ActionNotAllowed", f"delete pipeline[{ppl['pipelineID']}] failed, there are running schedules using it")
+        used = any(s.pipeline_id == ppl["pipelineID"] and s.status == "running" for s in state.schedules.values())
+        _refuse(used, 403, "ActionNotAllowed", f"delete pipeline[{ppl['pipelineID']}] failed, there are running schedules using it")
 
     routes.declare("/pipeline", state.pipelines, "pipelineList", filters={"userFilter": "username", "nameFilter": "name"}, view=brief,
                    show=lambda ppl, request: {"pipeline": brief(ppl), "pplVersions": _page(list(ppl["versions"].values()), "pplVersionList", request)},
                    deletable=unscheduled, scope=root_sets_user_filter)  # fmt: skip
 
     @api.get("/pipeline/{ppl_id}/{ver}")
-    def show_version(ppl_id: str, ver: str, request: Request) -> Any:
-        state.user(request)
+    def show_version(ppl_id: str, ver: str) -> Any:
         ppl = state.pipelines.one(ppl_id)
         return {"pipeline": brief(ppl), "pipelineVersion": _version(ppl, ver)}
 
     @api.delete("/pipeline/{ppl_id}/{ver}")
-    def delete_version(ppl_id: str, ver: str, request: Request) -> Any:
-        state.user(request)
+    def delete_version(ppl_id: str, ver: str) -> Any:
         ppl = state.pipelines.one(ppl_id)
         _version(ppl, ver)
-        if len(ppl["versions"]) == 1:
-            raise PFError(403, "ActionNotAllowed", "only one pipeline version left, pls delete pipeline instead")
+        _refuse(len(ppl["versions"]) == 1, 403, "ActionNotAllowed", "only one pipeline version left, pls delete pipeline instead")
         del ppl["versions"][ver]
         return Response(status_code=200)
 
@@ -574,16 +557,13 @@ def run_routes(api: APIRouter, state: PaddleFlowState, routes: Routes) -> None:
         user = state.user(request)
         body = await body_of(request)
         name = str(body.get("name") or "")
-        if not SCHEDULE_NAME.match(name):
-            raise PFError(400, "InvalidArguments", f"name[{name}] of schedule is invalid, must match {SCHEDULE_NAME.pattern}")
-        if any(s.name == name and s.username == user for s in state.schedules.values()):
-            raise PFError(400, "DuplicatedName", f"schedule name[{name}] already exists")
+        _refuse(not SCHEDULE_NAME.match(name), 400, "InvalidArguments", f"name[{name}] of schedule is invalid, must match {SCHEDULE_NAME.pattern}")
+        _refuse(any(s.name == name and s.username == user for s in state.schedules.values()), 400, "DuplicatedName", f"schedule name[{name}] already exists")
         ppl = state.pipelines.one(str(body.get("pipelineid") or ""))
         ver = str(body.get("pipelineversionid") or "")
         _version(ppl, ver)
         policy = body.get("concurrencypolicy") or "suspend"
-        if policy not in ("suspend", "replace", "skip"):
-            raise PFError(400, "InvalidArguments", f"concurrency policy[{policy}] not supported")
+        _refuse(policy not in ("suspend", "replace", "skip"), 400, "InvalidArguments", f"concurrency policy[{policy}] not supported")
         next_fire(str(body.get("crontab") or ""), state.now())  # an invalid crontab is refused here
         with state.lock:
             sch = PFSchedule(state.schedules.new_id(), name, ppl["pipelineID"], ver, body["crontab"], user, state.now(), body.get("desc") or "",
@@ -592,29 +572,23 @@ def run_routes(api: APIRouter, state: PaddleFlowState, routes: Routes) -> None:
             state.schedules[sch.schedule_id] = sch
         return JSONResponse({"scheduleID": sch.schedule_id}, status_code=201)
 
-    def ticked(request: Request) -> None:
-        state.user(request)
-        state.tick()
-
     def show_schedule(sch: PFSchedule, request: Request) -> dict[str, Any]:
         runs = [run_brief(r) for r in state.runs.values() if r.schedule_id == sch.schedule_id]
         return {**schedule_view(sch), "runs": _page(where(runs, wanted(request, {"statusFilter": "status"})), "runList", request)}
 
     def stopped(sch: PFSchedule) -> None:
-        if sch.status == "running":
-            raise PFError(403, "ActionNotAllowed", f"delete schedule[{sch.schedule_id}] failed, only final schedules can be deleted: stop it first")
+        message = f"delete schedule[{sch.schedule_id}] failed, only final schedules can be deleted: stop it first"
+        _refuse(sch.status == "running", 403, "ActionNotAllowed", message)
 
     schedule_filters = {"userFilter": "username", "pplFilter": "pipelineID", "pplVersionFilter": "pipelineVersionID", "scheduleFilter": "scheduleID",
                         "nameFilter": "name", "statusFilter": "status"}  # fmt: skip
     routes.declare("/schedule", state.schedules, "scheduleList", filters=schedule_filters, view=schedule_view, show=show_schedule,
-                   deletable=stopped, read=ticked)  # fmt: skip
+                   deletable=stopped, read=lambda _: state.tick())  # fmt: skip
 
     @api.put("/schedule/{schedule_id}")
-    def stop_schedule(schedule_id: str, request: Request) -> Any:
-        state.user(request)
+    def stop_schedule(schedule_id: str) -> Any:
         sch = state.schedules.one(schedule_id)
-        if sch.status != "running":
-            raise PFError(403, "ActionNotAllowed", f"stop schedule[{schedule_id}] failed, already in status[{sch.status}]")
+        _refuse(sch.status != "running", 403, "ActionNotAllowed", f"stop schedule[{schedule_id}] failed, already in status[{sch.status}]")
         sch.status = "terminated"
         return Response(status_code=200)
 
@@ -626,8 +600,7 @@ def next_fire(crontab: str, after: float) -> float:
     m = re.fullmatch(r"@every (\d+)([smh])", spec)
     if m:
         return after + int(m[1]) * {"s": 1, "m": 60, "h": 3600}[m[2]]
-    if not croniter.is_valid(spec):
-        raise PFError(400, "InvalidArguments", f"crontab[{crontab}] is invalid")
+    _refuse(not croniter.is_valid(spec), 400, "InvalidArguments", f"crontab[{crontab}] is invalid")
     return float(croniter(spec, after).get_next(float))
 
 
@@ -663,10 +636,12 @@ def create_app(demo: bool = False, **knobs: Any) -> Emulator:
         response.headers.setdefault("x-pf-request-id", request.headers.get("x-pf-request-id") or str(uuid.uuid4()))
         return response
 
-    api = APIRouter(prefix=PREFIX)
-    routes = Routes(api, _page, state.user, state.user)
+    # every other route needs a valid token before anything else is read
+    api = APIRouter(prefix=PREFIX, dependencies=[Depends(state.user)])
+    routes = Routes(api, _page)
     admin_routes(api, state, routes)  # /cluster/resource must win over /cluster/{name}: routes match in order
     run_routes(api, state, routes)
+    app.include_router(login_router(state))
     app.include_router(api)
     faults = Faults()
     return Emulator(app=FaultInjector(app, faults, fault_body=_fault_body), state=state, faults=faults)
@@ -706,62 +681,49 @@ def _fields(body: dict[str, Any], **defaults: Any) -> dict[str, Any]:
 
 
 def _fresh(table: Table, kind: str, name: str) -> None:
-    if not name or name in table:
-        raise PFError(400, "DuplicatedName" if name else "RequiredFieldEmpty", f"{kind}[{name}] is duplicated or empty")
+    _refuse(not name or name in table, 400, "DuplicatedName" if name else "RequiredFieldEmpty", f"{kind}[{name}] is duplicated or empty")
 
 
 def admin_routes(api: APIRouter, state: PaddleFlowState, routes: Routes) -> None:
-    root = state.root
+    root, root_only = state.root, [Depends(state.root)]
 
-    @api.post("/user")
+    @api.post("/user", dependencies=root_only)
     async def add_user(request: Request) -> Any:
-        root(request)
         b = await body_of(request, fold=False)
         name, password = str(b.get("username", "")), str(b.get("password", ""))
-        if not USER_NAME.match(name):
-            raise PFError(400, "InvalidNamePattern", f"username[{name}] is invalid: must match {USER_NAME.pattern}")
-        if len(password) < 6 or not re.search(r"\d", password) or not re.search(r"[a-z]", password):
-            raise PFError(400, "InvalidArguments", "password must be at least 6 characters with a digit and a lowercase letter")
-        if name in state.users:
-            raise PFError(403, "UserNameDuplicated", f"user[{name}] already exists")
+        _refuse(not USER_NAME.match(name), 400, "InvalidNamePattern", f"username[{name}] is invalid: must match {USER_NAME.pattern}")
+        weak = len(password) < 6 or not re.search(r"\d", password) or not re.search(r"[a-z]", password)
+        _refuse(weak, 400, "InvalidArguments", "password must be at least 6 characters with a digit and a lowercase letter")
+        _refuse(name in state.users, 403, "UserNameDuplicated", f"user[{name}] already exists")
         state.users[name] = password
         return {"username": name}
 
     @api.get("/user")
     def list_users(request: Request) -> Any:
-        state.user(request)
         return _page([{"createTime": dt.datetime.now(dt.UTC).isoformat(), "name": n} for n in state.users], "userList", request)
 
     @api.put("/user/{name}")
     async def update_password(name: str, request: Request) -> Any:
-        if state.user(request) not in (ROOT_USER, name):
-            raise PFError(403, "AccessDenied", "only root or the user may change a password")
-        if name not in state.users:
-            raise PFError(400, "UserNotExist", "User not exist")
+        _refuse(state.user(request) not in (ROOT_USER, name), 403, "AccessDenied", "only root or the user may change a password")
+        _refuse(name not in state.users, 400, "UserNotExist", "User not exist")
         state.users[name] = str((await body_of(request, fold=False)).get("password", ""))
         for token in [t for t, u in state.tokens.items() if u == name]:
             del state.tokens[token]  # a password change revokes the user's tokens
         return Response(status_code=200)
 
-    @api.delete("/user/{name}")
-    def del_user(name: str, request: Request) -> Any:
-        root(request)
-        if name not in state.users or name == ROOT_USER:
-            raise PFError(400, "UserNotExist", "User not exist")
+    @api.delete("/user/{name}", dependencies=root_only)
+    def del_user(name: str) -> Any:
+        _refuse(name not in state.users or name == ROOT_USER, 400, "UserNotExist", "User not exist")
         del state.users[name]
         return Response(status_code=200)
 
-    @api.post("/queue")
+    @api.post("/queue", dependencies=root_only)
     async def create_queue(request: Request) -> Any:
-        root(request)
         b = await body_of(request, fold=False)
         name = str(b.get("name", ""))
-        if not QUEUE_NAME.match(name):
-            raise PFError(400, "InvalidNamePattern", f"queue name[{name}] is invalid: must match {QUEUE_NAME.pattern}")
-        if name in state.queues:
-            raise PFError(403, "QueueNameDuplicated", f"queue[{name}] already exists")
-        if b.get("clusterName") not in state.clusters:
-            raise PFError(400, "InvalidArguments", f"cluster[{b.get('clusterName')}] not found")
+        _refuse(not QUEUE_NAME.match(name), 400, "InvalidNamePattern", f"queue name[{name}] is invalid: must match {QUEUE_NAME.pattern}")
+        _refuse(name in state.queues, 403, "QueueNameDuplicated", f"queue[{name}] already exists")
+        _refuse(b.get("clusterName") not in state.clusters, 400, "InvalidArguments", f"cluster[{b.get('clusterName')}] not found")
         state.queues[name] = _stamped(name=name, **_fields(b, namespace="default", clusterName="", quotaType="elasticQuota"),
                                       maxResources=_resources_out(b.get("maxResources")), minResources=_resources_out(b.get("minResources")),
                                       **_fields(b, location={}, schedulingPolicy=[]), status="open")  # fmt: skip
@@ -774,8 +736,7 @@ def admin_routes(api: APIRouter, state: PaddleFlowState, routes: Routes) -> None
     async def update_queue(name: str, request: Request) -> Any:
         # today's router has only this update on PUT /queue/{name} (an old ?action=close is ignored), and it
         # binds the JSON body first: an empty body is MalformedJSON; a queue's status cannot be set
-        if not (await request.body()).strip():
-            raise PFError(400, "MalformedJSON", "The JSON provided was not well-formatted")
+        _refuse(not (await request.body()).strip(), 400, "MalformedJSON", "The JSON provided was not well-formatted")
         b = await body_of(request, fold=False)
         root(request)
         q = state.queues.one(name)
@@ -784,35 +745,28 @@ def admin_routes(api: APIRouter, state: PaddleFlowState, routes: Routes) -> None
         q["updateTime"] = local(time.time())
         return q
 
-    @api.post("/grant")
+    @api.post("/grant", dependencies=root_only)
     async def grant(request: Request) -> Any:
-        root(request)
         b = await body_of(request, fold=False)
-        if b.get("resourceType") != "queue":
-            raise PFError(400, "InvalidArguments", "resourceType must be queue")
+        _refuse(b.get("resourceType") != "queue", 400, "InvalidArguments", "resourceType must be queue")
         state.queues.one(str(b.get("resourceID")))
-        if b.get("username") not in state.users:
-            raise PFError(400, "UserNotExist", "User not exist")
+        _refuse(b.get("username") not in state.users, 400, "UserNotExist", "User not exist")
         state.grants.append(_stamped(grantID=f"grant-{uuid.uuid4().hex[:8]}", userName=b["username"], resourceType="queue", resourceID=b["resourceID"]))
         return {"grantID": state.grants[-1]["grantID"]}
 
-    @api.delete("/grant")
-    def ungrant(request: Request, username: str = "", resourceType: str = "", resourceID: str = "") -> Any:
-        root(request)
+    @api.delete("/grant", dependencies=root_only)
+    def ungrant(username: str = "", resourceType: str = "", resourceID: str = "") -> Any:
         kept = [g for g in state.grants if (g["userName"], g["resourceType"], g["resourceID"]) != (username, resourceType, resourceID)]
-        if len(kept) == len(state.grants):
-            raise PFError(404, "RecordNotFound", f"grant of {resourceType}[{resourceID}] to user[{username}] not found")
+        _refuse(len(kept) == len(state.grants), 404, "RecordNotFound", f"grant of {resourceType}[{resourceID}] to user[{username}] not found")
         state.grants[:] = kept
         return Response(status_code=200)
 
     @api.get("/grant")
     def list_grants(request: Request) -> Any:
-        state.user(request)
         return _page(where(state.grants, wanted(request, {"username": "userName"})), "grantList", request)
 
-    @api.post("/flavour")
+    @api.post("/flavour", dependencies=root_only)
     async def add_flavour(request: Request) -> Any:
-        root(request)
         b = await body_of(request, fold=False)
         name = str(b.get("name", ""))
         _fresh(state.flavours, "flavour", name)
@@ -821,37 +775,32 @@ def admin_routes(api: APIRouter, state: PaddleFlowState, routes: Routes) -> None
 
     routes.declare("/flavour", state.flavours, "flavourList", filters={"clusterName": "clusterName", "name": "name"}, write=root)
 
-    @api.put("/flavour/{name}")
+    @api.put("/flavour/{name}", dependencies=root_only)
     async def update_flavour(name: str, request: Request) -> Any:
-        root(request)
         f = state.flavours.one(name)
         f.update({k: v for k, v in (await body_of(request, fold=False)).items() if k in ("cpu", "mem", "scalarResources", "clusterName")})
         return f
 
     @api.get("/cluster/resource")
-    def cluster_resource(request: Request, clusterNames: str = "") -> Any:
-        state.user(request)
+    def cluster_resource(clusterNames: str = "") -> Any:
         names = [n for n in clusterNames.split(",") if n] or list(state.clusters)
         node = {"cpu": "64", "memory": "256Gi"}
         return {n: {"clusterInfo": node, "nodeList": [{"nodeName": f"{n}-node-1", **node}]} for n in names if n in state.clusters}
 
-    @api.post("/cluster")
+    @api.post("/cluster", dependencies=root_only)
     async def create_cluster(request: Request) -> Any:
-        root(request)
         b = await body_of(request, fold=False)
         name = str(b.get("clusterName", ""))
         _fresh(state.clusters, "cluster", name)
-        if b.get("clusterType") not in ("Kubernetes", "Local", "K3S"):
-            raise PFError(400, "InvalidArguments", f"clusterType[{b.get('clusterType')}] is invalid")
+        _refuse(b.get("clusterType") not in ("Kubernetes", "Local", "K3S"), 400, "InvalidArguments", f"clusterType[{b.get('clusterType')}] is invalid")
         fields = _fields(b, description="", endpoint="", source="OnPremise", clusterType="", version="", status="online", credential="", setting="")
         state.clusters[name] = _stamped(id=f"cluster-{secrets.token_hex(4)}", clusterName=name, **fields, **_fields(b, namespaceList=[]))
         return state.clusters[name]
 
     routes.declare("/cluster", state.clusters, "clusterList", filters={"clusterNames": "clusterName", "clusterStatus": "status"}, write=root)
 
-    @api.put("/cluster/{name}")
+    @api.put("/cluster/{name}", dependencies=root_only)
     async def update_cluster(name: str, request: Request) -> Any:
-        root(request)
         c = state.clusters.one(name)
         c.update({k: v for k, v in (await body_of(request, fold=False)).items() if k in c and k not in ("id", "clusterName", "createTime")})
         c["updateTime"] = local(time.time())
@@ -864,20 +813,17 @@ def admin_routes(api: APIRouter, state: PaddleFlowState, routes: Routes) -> None
         raise PFError(404, "JobNotFound", f"job[{job_id}] not found")
 
     @api.get("/statistics/job/{job_id}")
-    def statistics(job_id: str, request: Request) -> Any:
-        state.user(request)
+    def statistics(job_id: str) -> Any:
         job_known(job_id)
         usage = {"cpu_usage_rate": "35.20%", "memory_usage_rate": "12.50%", "memory_usage": "1048576.00(Bytes)", "net_receive_bytes": "2048.00(B/s)"}
         return {"metricsInfo": usage}
 
     @api.get("/statistics/jobDetail/{job_id}")
-    def statistics_detail(job_id: str, request: Request, start: int | None = None, end: int | None = None, step: int = 60) -> Any:
-        state.user(request)
+    def statistics_detail(job_id: str, start: int | None = None, end: int | None = None, step: int = 60) -> Any:
         job_known(job_id)
         end = end or int(time.time())
         start = start if start is not None else end - 600
-        if start > end or step <= 0:
-            raise PFError(400, "InvalidArguments", "start must be before end and step positive")
+        _refuse(start > end or step <= 0, 400, "InvalidArguments", "start must be before end and step positive")
         values = [[t, "0.35"] for t in range(start, end + 1, step)][:200]
         return {"result": [{"taskName": f"{job_id}-task", "taskInfo": [{"metric": "cpu_usage_rate", "values": values}]}], "truncated": False}
 
@@ -887,13 +833,10 @@ def admin_routes(api: APIRouter, state: PaddleFlowState, routes: Routes) -> None
         b = await body_of(request, fold=False)
         name, url = str(b.get("name", "")), str(b.get("url", ""))
         owner = b.get("username") or user
-        if not FS_NAME.match(name):
-            raise PFError(400, "InvalidNamePattern", f"fs name[{name}] is invalid")
-        if url.split("://", 1)[0] not in FS_SCHEMES:
-            raise PFError(400, "InvalidArguments", f"fs url[{url}] has an unsupported scheme")
+        _refuse(not FS_NAME.match(name), 400, "InvalidNamePattern", f"fs name[{name}] is invalid")
+        _refuse(url.split("://", 1)[0] not in FS_SCHEMES, 400, "InvalidArguments", f"fs url[{url}] has an unsupported scheme")
         fs_id = f"fs-{owner}-{name}"
-        if fs_id in state.fs:
-            raise PFError(400, "DuplicatedName", f"fs[{name}] already exists")
+        _refuse(fs_id in state.fs, 400, "DuplicatedName", f"fs[{name}] already exists")
         scheme, _, rest = url.partition("://")
         state.fs[fs_id] = {"id": fs_id, "name": name, "serverAddress": rest.split("/", 1)[0], "type": scheme, "subPath": "/" + rest.split("/", 1)[1] if "/" in rest else "/",
                            "username": owner, "properties": b.get("properties") or {}, "independentMountProcess": False}  # fmt: skip
@@ -926,8 +869,7 @@ def admin_routes(api: APIRouter, state: PaddleFlowState, routes: Routes) -> None
         b = await body_of(request, fold=False)
         fs = fs_of(str(b.get("fsName", "")), request, b.get("username"))
         path, (scheme, _, rest) = str(b.get("fsPath", "")), str(b.get("url", "")).partition("://")
-        if not path.startswith("/"):
-            raise PFError(400, "InvalidArguments", f"fsPath[{path}] must be absolute")
+        _refuse(not path.startswith("/"), 400, "InvalidArguments", f"fsPath[{path}] must be absolute")
         state.links.append({"fsName": fs["name"], "fsPath": path, "serverAddress": rest.split("/", 1)[0], "type": scheme,
                             "username": fs["username"], "subPath": "/", "properties": b.get("properties") or {}})  # fmt: skip
         return Response(status_code=201)
@@ -942,8 +884,7 @@ def admin_routes(api: APIRouter, state: PaddleFlowState, routes: Routes) -> None
     def delete_link(fs_name: str, request: Request, fsPath: str = "", username: str | None = None) -> Any:
         fs_of(fs_name, request, username)
         kept = [link for link in state.links if (link["fsName"], link["fsPath"]) != (fs_name, fsPath)]
-        if len(kept) == len(state.links):
-            raise PFError(404, "PathNotFound", f"link[{fsPath}] of fs[{fs_name}] not found")
+        _refuse(len(kept) == len(state.links), 404, "PathNotFound", f"link[{fsPath}] of fs[{fs_name}] not found")
         state.links[:] = kept
         return Response(status_code=200)
 
@@ -951,5 +892,4 @@ def admin_routes(api: APIRouter, state: PaddleFlowState, routes: Routes) -> None
 
     @api.get("/artifact")
     def list_artifact(request: Request) -> Any:
-        state.user(request)
         return _page(where(state.artifacts, wanted(request, {"runFilter": "runID", "typeFilter": "type"})), "artifactEventList", request)
