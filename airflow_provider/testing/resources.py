@@ -54,11 +54,11 @@ class Routes:
     def __init__(self, router: APIRouter, page: Callable[[list[Any], str, Request], Any], read: Guard = _open, write: Guard = _open) -> None:
         self.router, self.page, self.read, self.write = router, page, read, write
 
-    def declare(self, path: str, table: Table, list_key: str | None = None, *, key_field: str = "", filters: dict[str, str] | None = None,
+    def declare(self, path: str, table: Table, list_key: str, *, key_field: str = "", filters: dict[str, str] | None = None,
                 view: Callable[[Any], dict[str, Any]] = dict, show: Callable[[Any, Request], Any] | None = None,
                 deletable: Callable[[Any], None] | None = None, read: Guard | None = None, write: Guard | None = None,
                 scope: Callable[[Request, dict[str, set[str]]], None] | None = None) -> None:  # fmt: skip
-        """GET ``path`` (unless ``list_key`` is None), GET and DELETE ``path/{key}``. A filter on ``key_field``
+        """GET ``path`` (the list under ``list_key``), GET and DELETE ``path/{key}``. A filter on ``key_field``
         (the records' id in their ``view``) looks the records up instead of scanning the table; ``scope`` may
         narrow or refuse a listing's filters for the caller."""
         can_read, can_write = read or self.read, write or self.write
@@ -70,7 +70,7 @@ class Routes:
                 scope(request, allowed)
             ids = allowed.get(key_field)
             records = table.values() if ids is None else [table[key] for key in sorted(ids) if key in table]
-            return self.page(where(map(view, records), allowed), str(list_key), request)
+            return self.page(where(map(view, records), allowed), list_key, request)
 
         def shown(key: str, request: Request) -> Any:
             can_read(request)
@@ -85,7 +85,6 @@ class Routes:
             del table[key]
             return Response(status_code=200)
 
-        if list_key is not None:
-            self.router.add_api_route(path, listing, methods=["GET"])
+        self.router.add_api_route(path, listing, methods=["GET"])
         self.router.add_api_route(path + "/{key}", shown, methods=["GET"])
         self.router.add_api_route(path + "/{key}", delete, methods=["DELETE"])
