@@ -11,21 +11,24 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import json
 import re
 import secrets
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from croniter import croniter
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from airflow_provider.testing import Emulator
+from airflow_provider.testing.resources import Routes, Table, wanted, where
 from airflow_provider.testing.server import FaultInjector, Faults
 
 PREFIX = "/api/paddleflow/v1"
@@ -65,6 +68,12 @@ class PFError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
+def _refuse(failed: object, status: int, code: str, message: str) -> None:
+    """The one error path of the checks: raise the platform's error when ``failed`` holds."""
+    if failed:
+        raise PFError(status, code, message)
+
+
 def local(ts: float | None) -> str:
     return dt.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S") if ts else ""
 
@@ -76,29 +85,22 @@ def parse_yaml(text: str, request_params: dict[str, Any] | None = None, name: st
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise PFError(400, "InvalidPipeline", f"pipeline yaml is invalid: {exc}") from None
-    if not isinstance(doc, dict):
-        raise PFError(400, "InvalidPipeline", "pipeline yaml must be a map")
+    _refuse(not isinstance(doc, dict), 400, "InvalidPipeline", "pipeline yaml must be a map")
     extra = set(doc) - TOP_KEYS
-    if extra:
-        raise PFError(400, "InvalidPipeline", f"workflow has no attribute [{sorted(extra)[0]}]")
+    _refuse(extra, 400, "InvalidPipeline", f"workflow has no attribute [{min(extra, default='')}]")
     steps = doc.get("entry_points")
-    if not isinstance(steps, dict) or not steps:
-        raise PFError(400, "InvalidPipeline", "entry_points is required and must not be empty")
+    _refuse(not isinstance(steps, dict) or not steps, 400, "InvalidPipeline", "entry_points is required and must not be empty")
     run_name = name or doc.get("name")
-    if not run_name or not RUN_NAME.match(str(run_name)):
-        raise PFError(400, "InvalidNamePattern", f"name[{run_name}] is invalid: must match {RUN_NAME.pattern}")
+    _refuse(not run_name or not RUN_NAME.match(str(run_name)), 400, "InvalidNamePattern", f"name[{run_name}] is invalid: must match {RUN_NAME.pattern}")
     known = {p for s in steps.values() if isinstance(s, dict) for p in (s.get("parameters") or {})}
     for key in request_params or {}:
-        if key.split(".")[-1] not in known:
-            raise PFError(400, "InvalidPipeline", f"param[{key}] not exist")
+        _refuse(key.split(".")[-1] not in known, 400, "InvalidPipeline", f"param[{key}] not exist")
     for step_name, step in steps.items():
         deps = [d.strip() for d in str((step or {}).get("deps") or "").split(",") if d.strip()]
         for dep in deps:
-            if dep not in steps:
-                raise PFError(400, "InvalidPipeline", f"component [{step_name}] has non-existent deps [{dep}]")
+            _refuse(dep not in steps, 400, "InvalidPipeline", f"component [{step_name}] has non-existent deps [{dep}]")
     strategy = (doc.get("failure_options") or {}).get("strategy", "fail_fast")
-    if strategy not in ("fail_fast", "continue"):
-        raise PFError(400, "InvalidPipeline", f"failure strategy [{strategy}] is invalid")
+    _refuse(strategy not in ("fail_fast", "continue"), 400, "InvalidPipeline", f"failure strategy [{strategy}] is invalid")
     return {**doc, "name": run_name}
 
 
@@ -202,27 +204,39 @@ class PFSchedule:
     last_fire: float = 0.0
 
 
+def _missing(code: str, template: str) -> Callable[[str], PFError]:
+    return lambda key: PFError(404, code, template.format(key))
+
+
+def _stamped(**record: Any) -> dict[str, Any]:
+    now = local(time.time())
+    return {**record, "createTime": now, "updateTime": now}
+
+
 class PaddleFlowState:
     def __init__(self, run_duration: float = 1.0, pending_after: float = 0.2, stop_after: float = 0.2) -> None:
         self.lock = threading.RLock()
         self.run_duration, self.pending_after, self.stop_after = run_duration, pending_after, stop_after
         self.users: dict[str, str] = {ROOT_USER: ROOT_PASSWORD}
         self.tokens: dict[str, str] = {}
-        self.runs: dict[str, PFRun] = {}
         #: successful logins so far (tests check that many triggers share one)
         self.logins = 0
-        self.pipelines: dict[str, dict[str, Any]] = {}
-        self.schedules: dict[str, PFSchedule] = {}
         self.clock_offset = 0.0
-        self._seq = {"run": 0, "ppl": 0, "schedule": 0}
-        self.admin: AdminStore | None = None
+        self.runs = Table(_missing("RunNotFound", "resouceType[run] with ID[{}] not found"), "run-{:06d}")
+        self.pipelines = Table(_missing("PipelineNotFound", "resouceType[pipeline] with ID[{}] not found"), "ppl-{:06d}")
+        self.schedules = Table(_missing("ScheduleNotFound", "resouceType[schedule] with ID[{}] not found"), "schedule-{:06d}")
+        # administration, storage and tracking
+        self.queues = Table(_missing("RecordNotFound", "queue[{}] not found"))
+        self.flavours = Table(_missing("FlavourNotFound", "flavour[{}] not found"), "flavour-{:06d}")
+        self.clusters = Table(_missing("RecordNotFound", "cluster[{}] not found"))
+        self.fs = Table(_missing("FileSystemNotExist", "fs[{}] not exist"))
+        self.caches = Table(_missing("RunCacheNotFound", "resouceType[runCache] with ID[{}] not found"), "cch-{:06d}")
+        self.grants: list[dict[str, Any]] = []
+        self.links: list[dict[str, Any]] = []
+        self.artifacts: list[dict[str, Any]] = []
 
     def now(self) -> float:
         return time.time() + self.clock_offset
-
-    def next_id(self, kind: str) -> str:
-        self._seq[kind] += 1
-        return f"{kind}-{self._seq[kind]:06d}"
 
     def invalidate_tokens(self) -> None:
         """As a password change does: every token in use stops working at once."""
@@ -234,54 +248,49 @@ class PaddleFlowState:
         self.tick()
 
     def user(self, request: Request) -> str:
-        token = request.headers.get("x-pf-authorization")
-        if not token:
-            raise PFError(400, "AuthWithoutToken", "Request should login first")
-        user = self.tokens.get(token)
-        if user is None:
-            raise PFError(400, "AuthInvalidToken", "Invalid token. Please re-login")
-        return user
+        token = request.headers.get("x-pf-authorization", "")
+        _refuse(not token, 400, "AuthWithoutToken", "Request should login first")
+        _refuse(token not in self.tokens, 400, "AuthInvalidToken", "Invalid token. Please re-login")
+        return self.tokens[token]
 
-    def run(self, run_id: str) -> PFRun:
-        found = self.runs.get(run_id)
-        if found is None:
-            raise PFError(404, "RunNotFound", f"resouceType[run] with ID[{run_id}] not found")
-        return found
+    def root(self, request: Request) -> str:
+        user = self.user(request)
+        _refuse(user != ROOT_USER, 403, "OnlyRootAllowed", "only root is allowed to do this")
+        return user
 
     def create_run(self, doc: dict[str, Any], text: str, user: str, source: str, params: dict[str, Any], **extra: Any) -> PFRun:
         # a numeric run parameter ``duration`` sets this run's running time (benchmarks end runs at known times)
         duration = float(params["duration"]) if isinstance(params.get("duration"), int | float) else self.run_duration
-        run = PFRun(self.next_id("run"), doc["name"], text, doc, user, source, time.time(), duration, self.pending_after, params, **extra)
+        run = PFRun(self.runs.new_id(), doc["name"], text, doc, user, source, time.time(), duration, self.pending_after, params, **extra)
         self.runs[run.run_id] = run
-        if self.admin is not None:
-            record_tracking(self.admin, run)
+        self.record_tracking(run)
         return run
 
-    def pipeline(self, ppl_id: str) -> dict[str, Any]:
-        found = self.pipelines.get(ppl_id)
-        if found is None:
-            raise PFError(404, "PipelineNotFound", f"resouceType[pipeline] with ID[{ppl_id}] not found")
-        return found
+    def record_tracking(self, run: PFRun) -> None:
+        """What a real run with cache and artifacts leaves behind: one cache entry and output artifacts per step."""
+        for step_name, _ in run.steps():
+            job_id = f"job-{run.run_id}-{step_name}-{run.job_suffix}"
+            cache_id = self.caches.new_id()
+            self.caches[cache_id] = _stamped(cacheID=cache_id, firstFp=secrets.token_hex(8), secondFp=secrets.token_hex(8), runID=run.run_id,
+                                             source=run.source, jobID=job_id, fsname=run.fs_name, username=run.username, expiredTime="-1",
+                                             strategy="conservative", custom={})  # fmt: skip
+            self.artifacts.append(_stamped(runID=run.run_id, fsname=run.fs_name, username=run.username, artifactPath=f"./.pipeline/{run.run_id}/{step_name}/out",
+                                           step=step_name, jobID=job_id, type="output", artifactName="out", meta=""))  # fmt: skip
 
     def add_pipeline(self, text: str, user: str, desc: str = "") -> dict[str, Any]:
         doc = parse_yaml(text)
-        if any(p["name"] == doc["name"] and p["username"] == user for p in self.pipelines.values()):
-            raise PFError(400, "DuplicatedName", f"CreatePipeline failed: user[{user}] already has pipeline[{doc['name']}], cannot create again!")
-        ppl_id = self.next_id("ppl")
-        now = local(time.time())
-        ppl = {"pipelineID": ppl_id, "name": doc["name"], "desc": desc, "username": user, "createTime": now, "updateTime": now, "versions": {}}
-        self.pipelines[ppl_id] = ppl
+        taken = any(p["name"] == doc["name"] and p["username"] == user for p in self.pipelines.values())
+        _refuse(taken, 400, "DuplicatedName", f"CreatePipeline failed: user[{user}] already has pipeline[{doc['name']}], cannot create again!")
+        ppl_id = self.pipelines.new_id()
+        ppl = self.pipelines[ppl_id] = _stamped(pipelineID=ppl_id, name=doc["name"], desc=desc, username=user, versions={})
         self.add_version(ppl, text, user)
         return ppl
 
     def add_version(self, ppl: dict[str, Any], text: str, user: str) -> str:
         doc = parse_yaml(text)
-        if doc["name"] != ppl["name"]:
-            raise PFError(400, "InvalidPipeline", f"name[{doc['name']}] in yaml not the same as name[{ppl['name']}] of pipeline")
+        _refuse(doc["name"] != ppl["name"], 400, "InvalidPipeline", f"name[{doc['name']}] in yaml not the same as name[{ppl['name']}] of pipeline")
         ver = str(len(ppl["versions"]) + 1)
-        now = local(time.time())
-        ppl["versions"][ver] = {"pipelineVersionID": ver, "pipelineID": ppl["pipelineID"], "fsName": "", "yamlPath": "", "pipelineYaml": text,
-                                "username": user, "createTime": now, "updateTime": now}  # fmt: skip
+        ppl["versions"][ver] = _stamped(pipelineVersionID=ver, pipelineID=ppl["pipelineID"], fsName="", yamlPath="", pipelineYaml=text, username=user)
         return ver
 
     def tick(self) -> None:
@@ -312,6 +321,11 @@ class PaddleFlowState:
                 sch.last_fire = fire
 
 
+def _version(ppl: dict[str, Any], ver: str) -> dict[str, Any]:
+    _refuse(ver not in ppl["versions"], 404, "PipelineNotFound", f"pipeline[{ppl['pipelineID']}] version[{ver}] not found")
+    return dict(ppl["versions"][ver])
+
+
 def _yaml_from(body: dict[str, Any], key: str) -> str | None:
     raw = body.get(key)
     if not raw:
@@ -327,8 +341,7 @@ def _page(items: list[Any], list_key: str, request: Request) -> dict[str, Any]:
         max_keys = int(request.query_params.get("maxKeys", 50))
     except ValueError:
         raise PFError(400, "InvalidURI", "maxKeys is invalid") from None
-    if not 1 <= max_keys <= 1000:
-        raise PFError(400, "InvalidURI", f"maxKeys[{max_keys}] is invalid")
+    _refuse(not 1 <= max_keys <= 1000, 400, "InvalidURI", f"maxKeys[{max_keys}] is invalid")
     marker = request.query_params.get("marker") or ""
     start = 0
     if marker:
@@ -343,40 +356,45 @@ def _page(items: list[Any], list_key: str, request: Request) -> dict[str, Any]:
     return out
 
 
-def _csv(request: Request, name: str) -> set[str] | None:
-    value = request.query_params.get(name)
-    return {v for v in value.split(",") if v} if value else None
+def _fs_page(items: list[Any], key: str, request: Request) -> dict[str, Any]:
+    """The fs and link listings page as the others but answer in their own envelope (null when empty)."""
+    paged = _page(items, key, request)
+    marker = request.query_params.get("marker", "")
+    return {"marker": marker, "truncated": paged["isTruncated"], "nextMarker": paged.get("nextMarker", ""), key: paged[key] or None}
 
 
-def router(state: PaddleFlowState) -> APIRouter:
+async def body_of(request: Request, fold: bool = True) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise PFError(400, "MalformedJSON", "request body is not valid JSON") from None
+    _refuse(not isinstance(data, dict), 400, "MalformedJSON", "request body must be a JSON object")
+    # Go decodes field names case-insensitively ("fsname" fills fsName); the admin routes read them as sent
+    return {k.lower(): v for k, v in data.items()} if fold else data
+
+
+def login_router(state: PaddleFlowState) -> APIRouter:
+    """The one route open without a token."""
     api = APIRouter(prefix=PREFIX)
-
-    async def body_of(request: Request) -> dict[str, Any]:
-        raw = await request.body()
-        if not raw:
-            return {}
-        try:
-            data = __import__("json").loads(raw)
-        except ValueError:
-            raise PFError(400, "MalformedJSON", "request body is not valid JSON") from None
-        if not isinstance(data, dict):
-            raise PFError(400, "MalformedJSON", "request body must be a JSON object")
-        # Go decodes field names case-insensitively ("fsname" fills fsName)
-        return {k.lower(): v for k, v in data.items()}
 
     @api.post("/login")
     async def login(request: Request) -> Any:
         body = await body_of(request)
-        name, password = body.get("username"), body.get("password")
-        if name not in state.users:
-            raise PFError(400, "UserNotExist", "User not exist")
-        if state.users[name] != password:
-            raise PFError(400, "AuthFailed", "Username or password not correct")
+        name, password = body.get("username", ""), body.get("password")
+        _refuse(name not in state.users, 400, "UserNotExist", "User not exist")
+        _refuse(state.users[name] != password, 400, "AuthFailed", "Username or password not correct")
         token = "eyJ" + secrets.token_urlsafe(24)
         state.tokens[token] = name
         state.logins += 1
         return {"authorization": token}
 
+    return api
+
+
+def run_routes(api: APIRouter, state: PaddleFlowState, routes: Routes) -> None:
     @api.post("/run")
     async def create_run(request: Request) -> Any:
         user = state.user(request)
@@ -387,12 +405,9 @@ def router(state: PaddleFlowState) -> APIRouter:
         if text is not None:
             source = hashlib.md5(text.encode()).hexdigest()
         elif body.get("pipelineid"):
-            ppl = state.pipeline(body["pipelineid"])
+            ppl = state.pipelines.one(body["pipelineid"])
             ver = body.get("pipelineversionid") or str(len(ppl["versions"]))
-            version = ppl["versions"].get(ver)
-            if version is None:
-                raise PFError(404, "PipelineNotFound", f"pipeline[{ppl['pipelineID']}] version[{ver}] not found")
-            text, source = version["pipelineYaml"], f"{ppl['pipelineID']}-{ver}"
+            text, source = _version(ppl, ver)["pipelineYaml"], f"{ppl['pipelineID']}-{ver}"
         elif not body.get("fsname"):
             raise PFError(400, "InvalidArguments", "can not get runYaml without fs")
         else:
@@ -401,44 +416,16 @@ def router(state: PaddleFlowState) -> APIRouter:
         if body.get("dockerenv"):
             doc["docker_env"] = body["dockerenv"]
         for disabled in [d for d in str(body.get("disabled") or "").split(",") if d]:
-            if disabled not in doc["entry_points"]:
-                raise PFError(400, "InvalidPipeline", f"disabled component[{disabled}] not exist")
+            _refuse(disabled not in doc["entry_points"], 400, "InvalidPipeline", f"disabled component[{disabled}] not exist")
             doc["entry_points"].pop(disabled)
         with state.lock:
             run = state.create_run(doc, text, user, source, params, description=body.get("desc") or "", fs_name=body.get("fsname") or "")
         return JSONResponse({"runID": run.run_id}, status_code=201)
 
-    @api.get("/run")
-    def list_runs(request: Request) -> Any:
-        user = state.user(request)
-        now = time.time()
-        filters = {k: _csv(request, k) for k in ("userFilter", "fsFilter", "runFilter", "nameFilter", "statusFilter")}
-        if user != ROOT_USER:
-            filters["userFilter"] = {user}
-        items = []
-        # oldest first, as PaddleFlow's pk order; a run filter is looked up, not scanned for
-        candidates = (
-            state.runs.values()
-            if filters["runFilter"] is None
-            else sorted((state.runs[r] for r in filters["runFilter"] if r in state.runs), key=lambda r: r.run_id)
-        )
-        for run in candidates:
-            brief = run.brief(now, state.stop_after)
-            checks = [
-                ("userFilter", brief["username"]),
-                ("fsFilter", brief["fsName"]),
-                ("runFilter", brief["runID"]),
-                ("nameFilter", brief["name"]),
-                ("statusFilter", brief["status"]),
-            ]
-            if all((allowed := filters[k]) is None or v in allowed for k, v in checks):
-                items.append(brief)
-        return _page(items, "runList", request)
+    def run_brief(run: PFRun) -> dict[str, Any]:
+        return run.brief(time.time(), state.stop_after)
 
-    @api.get("/run/{run_id}")
-    def show_run(run_id: str, request: Request) -> Any:
-        state.user(request)
-        run = state.run(run_id)
+    def show_run(run: PFRun, request: Request) -> dict[str, Any]:
         now = time.time()
         brief = run.brief(now, state.stop_after)
         return {**{k: brief[k] for k in ("runID", "name", "source", "username", "fsName", "description", "scheduleID", "runMsg", "status", "createTime", "activateTime", "updateTime")},
@@ -447,51 +434,48 @@ def router(state: PaddleFlowState) -> APIRouter:
                 "failureOptions": {"strategy": (run.doc.get("failure_options") or {}).get("strategy", "fail_fast")}, "dockerEnv": run.doc.get("docker_env", ""),
                 "disabled": "", "runCachedIDs": ""}  # fmt: skip
 
+    def own_runs(request: Request, allowed: dict[str, set[str]]) -> None:
+        if (user := state.user(request)) != ROOT_USER:
+            allowed["username"] = {user}
+
+    def final_only(run: PFRun) -> None:
+        status = run.status(time.time(), state.stop_after)
+        _refuse(status not in FINAL, 403, "ActionNotAllowed", f"run[{run.run_id}] is in status[{status}], only final runs can be deleted")
+
+    # runs are listed oldest first, as PaddleFlow's pk order; a run filter is looked up, not scanned for
+    run_filters = {"userFilter": "username", "fsFilter": "fsName", "runFilter": "runID", "nameFilter": "name", "statusFilter": "status"}
+    routes.declare("/run", state.runs, "runList", key_field="runID", filters=run_filters, view=run_brief, show=show_run,
+                   deletable=final_only, scope=own_runs)  # fmt: skip
+
     @api.put("/run/{run_id}")
     async def run_action(run_id: str, request: Request, action: str = "") -> Any:
-        state.user(request)
-        run = state.run(run_id)
+        run = state.runs.one(run_id)
         status = run.status(time.time(), state.stop_after)
         if action == "stop":
             body = await body_of(request)
-            if status in FINAL or (status == "terminating" and not body.get("stopforce")):
-                raise PFError(403, "ActionNotAllowed", f"run[{run_id}] is in status[{status}], can not be stopped")
+            stopped = status in FINAL or (status == "terminating" and not body.get("stopforce"))
+            _refuse(stopped, 403, "ActionNotAllowed", f"run[{run_id}] is in status[{status}], can not be stopped")
             run.stopped_at = time.time()
             return Response(status_code=200)
         if action == "retry":
-            if status not in ("failed", "terminated"):
-                raise PFError(403, "ActionNotAllowed", f"run[{run_id}] has status[{status}], no need to retry")
+            _refuse(status not in ("failed", "terminated"), 403, "ActionNotAllowed", f"run[{run_id}] has status[{status}], no need to retry")
             with state.lock:
                 new = state.create_run(run.doc, run.yaml, run.username, run.source, run.parameters, description=run.description, fs_name=run.fs_name)
                 new.retry_of = run_id
             return {"runID": new.run_id}
         raise PFError(400, "InvalidURI", f"action[{action}] is not supported")
 
-    @api.delete("/run/{run_id}")
-    def delete_run(run_id: str, request: Request) -> Any:
-        state.user(request)
-        run = state.run(run_id)
-        status = run.status(time.time(), state.stop_after)
-        if status not in FINAL:
-            raise PFError(403, "ActionNotAllowed", f"run[{run_id}] is in status[{status}], only final runs can be deleted")
-        del state.runs[run_id]
-        return Response(status_code=200)
-
     @api.get("/log/run/{run_id}")
-    def run_log(run_id: str, request: Request, jobID: str = "", pageNo: str = "1", pageSize: str = "100", logFilePosition: str = "end") -> Any:
-        state.user(request)
-        run = state.run(run_id)
+    def run_log(run_id: str, jobID: str = "", pageNo: str = "1", pageSize: str = "100", logFilePosition: str = "end") -> Any:
+        run = state.runs.one(run_id)
         try:
             page_no, page_size = max(1, int(pageNo or 1)), int(pageSize or 100)
         except ValueError:
             raise PFError(400, "InvalidURI", "pageNo or pageSize is not a number") from None
-        if page_size > 100:
-            raise PFError(400, "InvalidURI", "LogPageSize over max value")
-        if logFilePosition not in ("end", "begin"):
-            raise PFError(400, "InvalidURI", f"logFilePosition[{logFilePosition}] is invalid")
-        now = time.time()
+        _refuse(page_size > 100, 400, "InvalidURI", "LogPageSize over max value")
+        _refuse(logFilePosition not in ("end", "begin"), 400, "InvalidURI", f"logFilePosition[{logFilePosition}] is invalid")
         jobs = []
-        for views in run.job_views(now, state.stop_after).values():
+        for views in run.job_views(time.time(), state.stop_after).values():
             view = views[0]
             if jobID and view["jobID"] != jobID:
                 continue
@@ -514,12 +498,10 @@ def router(state: PaddleFlowState) -> APIRouter:
         user = state.user(request)
         body = await body_of(request)
         text = _yaml_from(body, "yamlraw")
-        if text is not None and body.get("fsname"):
-            raise PFError(400, "InvalidArguments", "yamlRaw and fsName can not be set at the same time")
+        _refuse(text is not None and body.get("fsname"), 400, "InvalidArguments", "yamlRaw and fsName can not be set at the same time")
         if text is None:
             raise PFError(400, "InvalidArguments", "can not read yaml without fs (the emulator has no fs): send yamlRaw")
-        if len(body.get("desc") or "") > 256:
-            raise PFError(400, "InvalidArguments", "desc too long, should be less than 256")
+        _refuse(len(body.get("desc") or "") > 256, 400, "InvalidArguments", "desc too long, should be less than 256")
         with state.lock:
             ppl = state.add_pipeline(text, user, body.get("desc") or "")
         return JSONResponse({"pipelineID": ppl["pipelineID"], "pipelineVersionID": "1", "name": ppl["name"]}, status_code=201)
@@ -528,7 +510,7 @@ def router(state: PaddleFlowState) -> APIRouter:
     async def update_pipeline(ppl_id: str, request: Request) -> Any:
         user = state.user(request)
         body = await body_of(request)
-        ppl = state.pipeline(ppl_id)
+        ppl = state.pipelines.one(ppl_id)
         text = _yaml_from(body, "yamlraw")
         if text is None:
             raise PFError(400, "InvalidArguments", "send yamlRaw")
@@ -539,50 +521,31 @@ def router(state: PaddleFlowState) -> APIRouter:
     def brief(ppl: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in ppl.items() if k != "versions"}
 
-    @api.get("/pipeline")
-    def list_pipelines(request: Request) -> Any:
-        user = state.user(request)
-        users, names = _csv(request, "userFilter"), _csv(request, "nameFilter")
-        if users and user != ROOT_USER:
-            raise PFError(403, "AccessDenied", "only root user can set userFilter!")
-        items = [brief(p) for p in state.pipelines.values() if (not users or p["username"] in users) and (not names or p["name"] in names)]
-        return _page(items, "pipelineList", request)
+    def root_sets_user_filter(request: Request, allowed: dict[str, set[str]]) -> None:
+        _refuse("username" in allowed and state.user(request) != ROOT_USER, 403, "AccessDenied", "only root user can set userFilter!")
 
-    @api.get("/pipeline/{ppl_id}")
-    def show_pipeline(ppl_id: str, request: Request) -> Any:
-        state.user(request)
-        ppl = state.pipeline(ppl_id)
-        return {"pipeline": brief(ppl), "pplVersions": _page(list(ppl["versions"].values()), "pplVersionList", request)}
+    def unscheduled(ppl: dict[str, Any]) -> None:
+        used = any(s.pipeline_id == ppl["pipelineID"] and s.status == "running" for s in state.schedules.values())
+        _refuse(used, 403, "ActionNotAllowed", f"delete pipeline[{ppl['pipelineID']}] failed, there are running schedules using it")
 
-    @api.delete("/pipeline/{ppl_id}")
-    def delete_pipeline(ppl_id: str, request: Request) -> Any:
-        state.user(request)
-        state.pipeline(ppl_id)
-        if any(s.pipeline_id == ppl_id and s.status == "running" for s in state.schedules.values()):
-            raise PFError(403, "ActionNotAllowed", f"delete pipeline[{ppl_id}] failed, there are running schedules using it")
-        del state.pipelines[ppl_id]
-        return Response(status_code=200)
+    routes.declare("/pipeline", state.pipelines, "pipelineList", filters={"userFilter": "username", "nameFilter": "name"}, view=brief,
+                   show=lambda ppl, request: {"pipeline": brief(ppl), "pplVersions": _page(list(ppl["versions"].values()), "pplVersionList", request)},
+                   deletable=unscheduled, scope=root_sets_user_filter)  # fmt: skip
 
     @api.get("/pipeline/{ppl_id}/{ver}")
-    def show_version(ppl_id: str, ver: str, request: Request) -> Any:
-        state.user(request)
-        ppl = state.pipeline(ppl_id)
-        if ver not in ppl["versions"]:
-            raise PFError(404, "PipelineNotFound", f"pipeline[{ppl_id}] version[{ver}] not found")
-        return {"pipeline": brief(ppl), "pipelineVersion": ppl["versions"][ver]}
+    def show_version(ppl_id: str, ver: str) -> Any:
+        ppl = state.pipelines.one(ppl_id)
+        return {"pipeline": brief(ppl), "pipelineVersion": _version(ppl, ver)}
 
     @api.delete("/pipeline/{ppl_id}/{ver}")
-    def delete_version(ppl_id: str, ver: str, request: Request) -> Any:
-        state.user(request)
-        ppl = state.pipeline(ppl_id)
-        if ver not in ppl["versions"]:
-            raise PFError(404, "PipelineNotFound", f"pipeline[{ppl_id}] version[{ver}] not found")
-        if len(ppl["versions"]) == 1:
-            raise PFError(403, "ActionNotAllowed", "only one pipeline version left, pls delete pipeline instead")
+    def delete_version(ppl_id: str, ver: str) -> Any:
+        ppl = state.pipelines.one(ppl_id)
+        _version(ppl, ver)
+        _refuse(len(ppl["versions"]) == 1, 403, "ActionNotAllowed", "only one pipeline version left, pls delete pipeline instead")
         del ppl["versions"][ver]
         return Response(status_code=200)
 
-    def schedule_view(sch: PFSchedule, request: Request | None = None) -> dict[str, Any]:
+    def schedule_view(sch: PFSchedule) -> dict[str, Any]:
         return {"scheduleID": sch.schedule_id, "name": sch.name, "desc": sch.desc, "pipelineID": sch.pipeline_id, "pipelineVersionID": sch.version_id,
                 "username": sch.username, "fsConfig": {"username": sch.username}, "crontab": sch.crontab,
                 "options": {"catchup": sch.catchup, "expireInterval": sch.expire_interval, "concurrency": sch.concurrency, "concurrencyPolicy": sch.policy},
@@ -594,70 +557,40 @@ def router(state: PaddleFlowState) -> APIRouter:
         user = state.user(request)
         body = await body_of(request)
         name = str(body.get("name") or "")
-        if not SCHEDULE_NAME.match(name):
-            raise PFError(400, "InvalidArguments", f"name[{name}] of schedule is invalid, must match {SCHEDULE_NAME.pattern}")
-        if any(s.name == name and s.username == user for s in state.schedules.values()):
-            raise PFError(400, "DuplicatedName", f"schedule name[{name}] already exists")
-        ppl = state.pipeline(str(body.get("pipelineid") or ""))
+        _refuse(not SCHEDULE_NAME.match(name), 400, "InvalidArguments", f"name[{name}] of schedule is invalid, must match {SCHEDULE_NAME.pattern}")
+        _refuse(any(s.name == name and s.username == user for s in state.schedules.values()), 400, "DuplicatedName", f"schedule name[{name}] already exists")
+        ppl = state.pipelines.one(str(body.get("pipelineid") or ""))
         ver = str(body.get("pipelineversionid") or "")
-        if ver not in ppl["versions"]:
-            raise PFError(404, "PipelineNotFound", f"pipeline[{ppl['pipelineID']}] version[{ver}] not found")
+        _version(ppl, ver)
         policy = body.get("concurrencypolicy") or "suspend"
-        if policy not in ("suspend", "replace", "skip"):
-            raise PFError(400, "InvalidArguments", f"concurrency policy[{policy}] not supported")
+        _refuse(policy not in ("suspend", "replace", "skip"), 400, "InvalidArguments", f"concurrency policy[{policy}] not supported")
         next_fire(str(body.get("crontab") or ""), state.now())  # an invalid crontab is refused here
         with state.lock:
-            sch = PFSchedule(state.next_id("schedule"), name, ppl["pipelineID"], ver, body["crontab"], user, state.now(), body.get("desc") or "",
+            sch = PFSchedule(state.schedules.new_id(), name, ppl["pipelineID"], ver, body["crontab"], user, state.now(), body.get("desc") or "",
                              int(body.get("concurrency") or 0), policy, int(body.get("expireinterval") or 0), bool(body.get("catchup", True)))  # fmt: skip
             sch.last_fire = state.now()
             state.schedules[sch.schedule_id] = sch
         return JSONResponse({"scheduleID": sch.schedule_id}, status_code=201)
 
-    @api.get("/schedule")
-    def list_schedules(request: Request) -> Any:
-        state.user(request)
-        state.tick()
-        f = {k: _csv(request, k) for k in ("userFilter", "pplFilter", "pplVersionFilter", "scheduleFilter", "nameFilter", "statusFilter")}
-        items = [schedule_view(s) for s in state.schedules.values()
-                 if all((allowed := f[k]) is None or v in allowed for k, v in (("userFilter", s.username), ("pplFilter", s.pipeline_id), ("pplVersionFilter", s.version_id),
-                                                              ("scheduleFilter", s.schedule_id), ("nameFilter", s.name), ("statusFilter", s.status)))]  # fmt: skip
-        return _page(items, "scheduleList", request)
+    def show_schedule(sch: PFSchedule, request: Request) -> dict[str, Any]:
+        runs = [run_brief(r) for r in state.runs.values() if r.schedule_id == sch.schedule_id]
+        return {**schedule_view(sch), "runs": _page(where(runs, wanted(request, {"statusFilter": "status"})), "runList", request)}
 
-    @api.get("/schedule/{schedule_id}")
-    def show_schedule(schedule_id: str, request: Request) -> Any:
-        state.user(request)
-        state.tick()
-        sch = state.schedules.get(schedule_id)
-        if sch is None:
-            raise PFError(404, "ScheduleNotFound", f"resouceType[schedule] with ID[{schedule_id}] not found")
-        statuses = _csv(request, "statusFilter")
-        runs = [r.brief(time.time(), state.stop_after) for r in state.runs.values() if r.schedule_id == schedule_id]
-        runs = [r for r in runs if not statuses or r["status"] in statuses]
-        return {**schedule_view(sch), "runs": _page(runs, "runList", request)}
+    def stopped(sch: PFSchedule) -> None:
+        message = f"delete schedule[{sch.schedule_id}] failed, only final schedules can be deleted: stop it first"
+        _refuse(sch.status == "running", 403, "ActionNotAllowed", message)
+
+    schedule_filters = {"userFilter": "username", "pplFilter": "pipelineID", "pplVersionFilter": "pipelineVersionID", "scheduleFilter": "scheduleID",
+                        "nameFilter": "name", "statusFilter": "status"}  # fmt: skip
+    routes.declare("/schedule", state.schedules, "scheduleList", filters=schedule_filters, view=schedule_view, show=show_schedule,
+                   deletable=stopped, read=lambda _: state.tick())  # fmt: skip
 
     @api.put("/schedule/{schedule_id}")
-    def stop_schedule(schedule_id: str, request: Request) -> Any:
-        state.user(request)
-        sch = state.schedules.get(schedule_id)
-        if sch is None:
-            raise PFError(404, "ScheduleNotFound", f"resouceType[schedule] with ID[{schedule_id}] not found")
-        if sch.status != "running":
-            raise PFError(403, "ActionNotAllowed", f"stop schedule[{schedule_id}] failed, already in status[{sch.status}]")
+    def stop_schedule(schedule_id: str) -> Any:
+        sch = state.schedules.one(schedule_id)
+        _refuse(sch.status != "running", 403, "ActionNotAllowed", f"stop schedule[{schedule_id}] failed, already in status[{sch.status}]")
         sch.status = "terminated"
         return Response(status_code=200)
-
-    @api.delete("/schedule/{schedule_id}")
-    def delete_schedule(schedule_id: str, request: Request) -> Any:
-        state.user(request)
-        sch = state.schedules.get(schedule_id)
-        if sch is None:
-            raise PFError(404, "ScheduleNotFound", f"resouceType[schedule] with ID[{schedule_id}] not found")
-        if sch.status == "running":
-            raise PFError(403, "ActionNotAllowed", f"delete schedule[{schedule_id}] failed, only final schedules can be deleted: stop it first")
-        del state.schedules[schedule_id]
-        return Response(status_code=200)
-
-    return api
 
 
 def next_fire(crontab: str, after: float) -> float:
@@ -667,8 +600,7 @@ def next_fire(crontab: str, after: float) -> float:
     m = re.fullmatch(r"@every (\d+)([smh])", spec)
     if m:
         return after + int(m[1]) * {"s": 1, "m": 60, "h": 3600}[m[2]]
-    if not croniter.is_valid(spec):
-        raise PFError(400, "InvalidArguments", f"crontab[{crontab}] is invalid")
+    _refuse(not croniter.is_valid(spec), 400, "InvalidArguments", f"crontab[{crontab}] is invalid")
     return float(croniter(spec, after).get_next(float))
 
 
@@ -678,25 +610,25 @@ def create_app(demo: bool = False, **knobs: Any) -> Emulator:
         state.add_pipeline(FLAKY_YAML, ROOT_USER, "a pipeline whose step fails on the first try")
     app = FastAPI(title="PaddleFlow emulator", docs_url=None, redoc_url=None, openapi_url=None)
 
-    @app.exception_handler(PFError)
-    async def pf_error(request: Request, exc: PFError) -> JSONResponse:
-        return _error_response(request.headers, exc.status, exc.code, exc.message)
-
-    # every other error in the server's shape too (middleware.NotFound / MethodNotAllowed / Recoverer):
+    # every error in the server's shape (middleware.NotFound / MethodNotAllowed / Recoverer included):
     # the SDK reads data['code'], data['message'] and data['requestID'] of any answer >= 400
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code, message = {404: ("PathNotFound", ""), 405: ("MethodNotAllowed", "")}.get(exc.status_code, ("InternalError", str(exc.detail)))
-        return _error_response(request.headers, exc.status_code, code, message)
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors())
-        return _error_response(request.headers, 400, "InvalidArguments", problems)
-
     @app.exception_handler(Exception)
-    async def crashed(request: Request, exc: Exception) -> JSONResponse:
-        return _error_response(request.headers, 500, "InternalError", "We encountered an internal error. Please try again.")
+    async def error(request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, PFError):
+            status, code, message = exc.status, exc.code, exc.message
+        elif isinstance(exc, StarletteHTTPException):
+            status = exc.status_code
+            code, message = {404: ("PathNotFound", ""), 405: ("MethodNotAllowed", "")}.get(status, ("InternalError", str(exc.detail)))
+        elif isinstance(exc, RequestValidationError):
+            status, code = 400, "InvalidArguments"
+            message = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors())
+        else:
+            status, code, message = 500, "InternalError", "We encountered an internal error. Please try again."
+        body, rid = _error_body(request.headers, code, message)
+        return JSONResponse(body, status_code=status, headers={"x-pf-request-id": rid})
+
+    for kind in (PFError, StarletteHTTPException, RequestValidationError):
+        app.add_exception_handler(kind, error)
 
     @app.middleware("http")
     async def request_id(request: Request, call_next: Any) -> Any:
@@ -704,10 +636,13 @@ def create_app(demo: bool = False, **knobs: Any) -> Emulator:
         response.headers.setdefault("x-pf-request-id", request.headers.get("x-pf-request-id") or str(uuid.uuid4()))
         return response
 
-    store = AdminStore()
-    state.admin = store
-    app.include_router(admin_router(state, store))  # /cluster/resource must win over /cluster/{name}: routes match in order
-    app.include_router(router(state))
+    # every other route needs a valid token before anything else is read
+    api = APIRouter(prefix=PREFIX, dependencies=[Depends(state.user)])
+    routes = Routes(api, _page)
+    admin_routes(api, state, routes)  # /cluster/resource must win over /cluster/{name}: routes match in order
+    run_routes(api, state, routes)
+    app.include_router(login_router(state))
+    app.include_router(api)
     faults = Faults()
     return Emulator(app=FaultInjector(app, faults, fault_body=_fault_body), state=state, faults=faults)
 
@@ -717,15 +652,10 @@ def _error_body(headers: Any, code: str, message: str) -> tuple[dict[str, str], 
     return {"requestID": rid, "code": code, "message": message}, rid
 
 
-def _error_response(headers: Any, status: int, code: str, message: str) -> JSONResponse:
-    body, rid = _error_body(headers, code, message)
-    return JSONResponse(body, status_code=status, headers={"x-pf-request-id": rid})
-
-
 def _fault_body(status: int, headers: dict[str, str]) -> tuple[bytes, list[tuple[bytes, bytes]]]:
     code = "TooManyRequests" if status == 429 else "InternalError" if status >= 500 else "InvalidArguments"
     body, rid = _error_body(headers, code, f"emulated fault {status}")
-    return __import__("json").dumps(body).encode(), [(b"x-pf-request-id", rid.encode())]
+    return json.dumps(body).encode(), [(b"x-pf-request-id", rid.encode())]
 
 
 def connection(url: str, login: str = ROOT_USER, password: str = ROOT_PASSWORD) -> dict[str, Any]:
@@ -739,430 +669,227 @@ FS_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,63}$")
 FS_SCHEMES = {"hdfs", "local", "s3", "sftp", "mock", "cfs", "glusterfs", "bos", "afs"}
 
 
-@dataclass
-class AdminStore:
-    """Users, queues, grants, flavours, clusters, filesystems, links, run caches and artifacts."""
-
-    queues: dict[str, dict[str, Any]] = field(default_factory=dict)
-    grants: list[dict[str, Any]] = field(default_factory=list)
-    flavours: dict[str, dict[str, Any]] = field(default_factory=dict)
-    clusters: dict[str, dict[str, Any]] = field(default_factory=dict)
-    fs: dict[str, dict[str, Any]] = field(default_factory=dict)
-    links: list[dict[str, Any]] = field(default_factory=list)
-    caches: dict[str, dict[str, Any]] = field(default_factory=dict)
-    artifacts: list[dict[str, Any]] = field(default_factory=list)
-    cache_seq: int = 0
-
-
 def _resources_out(res: dict[str, Any] | None) -> dict[str, Any]:
     res = res or {}
-    return {
-        "cpu": res.get("cpu", "0"),
-        "memory": res.get("mem", res.get("memory", "0")),
-        **({"scalarResources": res["scalarResources"]} if res.get("scalarresources") or res.get("scalarResources") else {}),
-    }
+    scalar = {"scalarResources": res["scalarResources"]} if res.get("scalarresources") or res.get("scalarResources") else {}
+    return {"cpu": res.get("cpu", "0"), "memory": res.get("mem", res.get("memory", "0")), **scalar}
 
 
-def admin_router(state: PaddleFlowState, store: AdminStore) -> APIRouter:
-    api = APIRouter(prefix=PREFIX)
+def _fields(body: dict[str, Any], **defaults: Any) -> dict[str, Any]:
+    """The record's fields as sent, a missing or empty one taking its default."""
+    return {key: body.get(key) or default for key, default in defaults.items()}
 
-    async def body(request: Request) -> dict[str, Any]:
-        raw = await request.body()
-        try:
-            data = __import__("json").loads(raw or b"{}")
-        except ValueError:
-            raise PFError(400, "MalformedJSON", "request body is not valid JSON") from None
-        return data if isinstance(data, dict) else {}
 
-    def root(request: Request) -> str:
-        user = state.user(request)
-        if user != ROOT_USER:
-            raise PFError(403, "OnlyRootAllowed", "only root is allowed to do this")
-        return user
+def _fresh(table: Table, kind: str, name: str) -> None:
+    _refuse(not name or name in table, 400, "DuplicatedName" if name else "RequiredFieldEmpty", f"{kind}[{name}] is duplicated or empty")
 
-    # users
-    @api.post("/user")
+
+def admin_routes(api: APIRouter, state: PaddleFlowState, routes: Routes) -> None:
+    root, root_only = state.root, [Depends(state.root)]
+
+    @api.post("/user", dependencies=root_only)
     async def add_user(request: Request) -> Any:
-        root(request)
-        b = await body(request)
+        b = await body_of(request, fold=False)
         name, password = str(b.get("username", "")), str(b.get("password", ""))
-        if not USER_NAME.match(name):
-            raise PFError(400, "InvalidNamePattern", f"username[{name}] is invalid: must match {USER_NAME.pattern}")
-        if len(password) < 6 or not re.search(r"\d", password) or not re.search(r"[a-z]", password):
-            raise PFError(400, "InvalidArguments", "password must be at least 6 characters with a digit and a lowercase letter")
-        if name in state.users:
-            raise PFError(403, "UserNameDuplicated", f"user[{name}] already exists")
+        _refuse(not USER_NAME.match(name), 400, "InvalidNamePattern", f"username[{name}] is invalid: must match {USER_NAME.pattern}")
+        weak = len(password) < 6 or not re.search(r"\d", password) or not re.search(r"[a-z]", password)
+        _refuse(weak, 400, "InvalidArguments", "password must be at least 6 characters with a digit and a lowercase letter")
+        _refuse(name in state.users, 403, "UserNameDuplicated", f"user[{name}] already exists")
         state.users[name] = password
         return {"username": name}
 
     @api.get("/user")
     def list_users(request: Request) -> Any:
-        state.user(request)
-        items = [{"createTime": dt.datetime.now(dt.UTC).isoformat(), "name": n} for n in state.users]
-        return _page(items, "userList", request)
+        return _page([{"createTime": dt.datetime.now(dt.UTC).isoformat(), "name": n} for n in state.users], "userList", request)
 
     @api.put("/user/{name}")
     async def update_password(name: str, request: Request) -> Any:
-        user = state.user(request)
-        if user not in (ROOT_USER, name):
-            raise PFError(403, "AccessDenied", "only root or the user may change a password")
-        if name not in state.users:
-            raise PFError(400, "UserNotExist", "User not exist")
-        state.users[name] = str((await body(request)).get("password", ""))
+        _refuse(state.user(request) not in (ROOT_USER, name), 403, "AccessDenied", "only root or the user may change a password")
+        _refuse(name not in state.users, 400, "UserNotExist", "User not exist")
+        state.users[name] = str((await body_of(request, fold=False)).get("password", ""))
         for token in [t for t, u in state.tokens.items() if u == name]:
             del state.tokens[token]  # a password change revokes the user's tokens
         return Response(status_code=200)
 
-    @api.delete("/user/{name}")
-    def del_user(name: str, request: Request) -> Any:
-        root(request)
-        if name not in state.users or name == ROOT_USER:
-            raise PFError(400, "UserNotExist", "User not exist")
+    @api.delete("/user/{name}", dependencies=root_only)
+    def del_user(name: str) -> Any:
+        _refuse(name not in state.users or name == ROOT_USER, 400, "UserNotExist", "User not exist")
         del state.users[name]
         return Response(status_code=200)
 
-    # queues and grants
-    @api.post("/queue")
+    @api.post("/queue", dependencies=root_only)
     async def create_queue(request: Request) -> Any:
-        root(request)
-        b = await body(request)
+        b = await body_of(request, fold=False)
         name = str(b.get("name", ""))
-        if not QUEUE_NAME.match(name):
-            raise PFError(400, "InvalidNamePattern", f"queue name[{name}] is invalid: must match {QUEUE_NAME.pattern}")
-        if name in store.queues:
-            raise PFError(403, "QueueNameDuplicated", f"queue[{name}] already exists")
-        if b.get("clusterName") not in store.clusters:
-            raise PFError(400, "InvalidArguments", f"cluster[{b.get('clusterName')}] not found")
-        now = local(time.time())
-        store.queues[name] = {"name": name, "namespace": b.get("namespace", "default"), "clusterName": b["clusterName"], "quotaType": b.get("quotaType") or "elasticQuota",
-                              "maxResources": _resources_out(b.get("maxResources")), "minResources": _resources_out(b.get("minResources")),
-                              "location": b.get("location") or {}, "schedulingPolicy": b.get("schedulingPolicy") or [], "status": "open", "createTime": now, "updateTime": now}  # fmt: skip
+        _refuse(not QUEUE_NAME.match(name), 400, "InvalidNamePattern", f"queue name[{name}] is invalid: must match {QUEUE_NAME.pattern}")
+        _refuse(name in state.queues, 403, "QueueNameDuplicated", f"queue[{name}] already exists")
+        _refuse(b.get("clusterName") not in state.clusters, 400, "InvalidArguments", f"cluster[{b.get('clusterName')}] not found")
+        state.queues[name] = _stamped(name=name, **_fields(b, namespace="default", clusterName="", quotaType="elasticQuota"),
+                                      maxResources=_resources_out(b.get("maxResources")), minResources=_resources_out(b.get("minResources")),
+                                      **_fields(b, location={}, schedulingPolicy=[]), status="open")  # fmt: skip
         return {"name": name}
 
-    def queue(name: str) -> dict[str, Any]:
-        if name not in store.queues:
-            raise PFError(404, "RecordNotFound", f"queue[{name}] not found")
-        return store.queues[name]
-
-    @api.get("/queue")
-    def list_queues(request: Request, name: str | None = None) -> Any:
-        state.user(request)
-        return _page([q for q in store.queues.values() if name is None or q["name"] == name], "queueList", request)
-
-    @api.get("/queue/{name}")
-    def show_queue(name: str, request: Request) -> Any:
-        state.user(request)
-        q = queue(name)
-        return {**q, "usedResources": {"cpu": "0", "memory": "0"}, "idleResources": q["maxResources"]}
+    routes.declare("/queue", state.queues, "queueList", filters={"name": "name"}, write=root,
+                   show=lambda q, _: {**q, "usedResources": {"cpu": "0", "memory": "0"}, "idleResources": q["maxResources"]})  # fmt: skip
 
     @api.put("/queue/{name}")
     async def update_queue(name: str, request: Request) -> Any:
         # today's router has only this update on PUT /queue/{name} (an old ?action=close is ignored), and it
         # binds the JSON body first: an empty body is MalformedJSON; a queue's status cannot be set
-        raw = await request.body()
-        if not raw.strip():
-            raise PFError(400, "MalformedJSON", "The JSON provided was not well-formatted")
-        b = await body(request)
+        _refuse(not (await request.body()).strip(), 400, "MalformedJSON", "The JSON provided was not well-formatted")
+        b = await body_of(request, fold=False)
         root(request)
-        q = queue(name)
-        for key in ("maxResources", "minResources"):
-            if key in b:
-                q[key] = _resources_out(b[key])
-        for key in ("schedulingPolicy", "location"):
-            if key in b:
-                q[key] = b[key]
+        q = state.queues.one(name)
+        q.update({key: _resources_out(b[key]) for key in ("maxResources", "minResources") if key in b})
+        q.update({key: b[key] for key in ("schedulingPolicy", "location") if key in b})
         q["updateTime"] = local(time.time())
         return q
 
-    @api.delete("/queue/{name}")
-    def del_queue(name: str, request: Request) -> Any:
-        root(request)
-        queue(name)
-        del store.queues[name]
-        return Response(status_code=200)
-
-    @api.post("/grant")
+    @api.post("/grant", dependencies=root_only)
     async def grant(request: Request) -> Any:
-        root(request)
-        b = await body(request)
-        if b.get("resourceType") != "queue":
-            raise PFError(400, "InvalidArguments", "resourceType must be queue")
-        queue(str(b.get("resourceID")))
-        if b.get("username") not in state.users:
-            raise PFError(400, "UserNotExist", "User not exist")
-        now = local(time.time())
-        g = {
-            "grantID": f"grant-{uuid.uuid4().hex[:8]}",
-            "userName": b["username"],
-            "resourceType": "queue",
-            "resourceID": b["resourceID"],
-            "createTime": now,
-            "updateTime": now,
-        }
-        store.grants.append(g)
-        return {"grantID": g["grantID"]}
+        b = await body_of(request, fold=False)
+        _refuse(b.get("resourceType") != "queue", 400, "InvalidArguments", "resourceType must be queue")
+        state.queues.one(str(b.get("resourceID")))
+        _refuse(b.get("username") not in state.users, 400, "UserNotExist", "User not exist")
+        state.grants.append(_stamped(grantID=f"grant-{uuid.uuid4().hex[:8]}", userName=b["username"], resourceType="queue", resourceID=b["resourceID"]))
+        return {"grantID": state.grants[-1]["grantID"]}
 
-    @api.delete("/grant")
-    def ungrant(request: Request, username: str = "", resourceType: str = "", resourceID: str = "") -> Any:
-        root(request)
-        before = len(store.grants)
-        store.grants[:] = [g for g in store.grants if not (g["userName"] == username and g["resourceID"] == resourceID and g["resourceType"] == resourceType)]
-        if len(store.grants) == before:
-            raise PFError(404, "RecordNotFound", f"grant of {resourceType}[{resourceID}] to user[{username}] not found")
+    @api.delete("/grant", dependencies=root_only)
+    def ungrant(username: str = "", resourceType: str = "", resourceID: str = "") -> Any:
+        kept = [g for g in state.grants if (g["userName"], g["resourceType"], g["resourceID"]) != (username, resourceType, resourceID)]
+        _refuse(len(kept) == len(state.grants), 404, "RecordNotFound", f"grant of {resourceType}[{resourceID}] to user[{username}] not found")
+        state.grants[:] = kept
         return Response(status_code=200)
 
     @api.get("/grant")
-    def list_grants(request: Request, username: str | None = None) -> Any:
-        state.user(request)
-        return _page([g for g in store.grants if username is None or g["userName"] == username], "grantList", request)
+    def list_grants(request: Request) -> Any:
+        return _page(where(state.grants, wanted(request, {"username": "userName"})), "grantList", request)
 
-    # flavours
-    @api.post("/flavour")
+    @api.post("/flavour", dependencies=root_only)
     async def add_flavour(request: Request) -> Any:
-        root(request)
-        b = await body(request)
+        b = await body_of(request, fold=False)
         name = str(b.get("name", ""))
-        if not name or name in store.flavours:
-            raise PFError(400, "DuplicatedName" if name else "RequiredFieldEmpty", f"flavour[{name}] is duplicated or empty")
-        now = local(time.time())
-        store.flavours[name] = {"id": f"flavour-{len(store.flavours) + 1:06d}", "name": name, "cpu": b.get("cpu"), "mem": b.get("mem"),
-                                "scalarResources": b.get("scalarResources") or {}, "clusterName": b.get("clusterName", ""), "createTime": now, "updateTime": now}  # fmt: skip
+        _fresh(state.flavours, "flavour", name)
+        state.flavours[name] = _stamped(id=state.flavours.new_id(), name=name, **_fields(b, cpu=None, mem=None, scalarResources={}, clusterName=""))
         return {"name": name}
 
-    def flavour(name: str) -> dict[str, Any]:
-        if name not in store.flavours:
-            raise PFError(404, "FlavourNotFound", f"flavour[{name}] not found")
-        return store.flavours[name]
+    routes.declare("/flavour", state.flavours, "flavourList", filters={"clusterName": "clusterName", "name": "name"}, write=root)
 
-    @api.get("/flavour")
-    def list_flavours(request: Request, clusterName: str | None = None, name: str | None = None) -> Any:
-        state.user(request)
-        items = [f for f in store.flavours.values() if (clusterName is None or f["clusterName"] == clusterName) and (name is None or f["name"] == name)]
-        return _page(items, "flavourList", request)
-
-    @api.get("/flavour/{name}")
-    def show_flavour(name: str, request: Request) -> Any:
-        state.user(request)
-        return flavour(name)
-
-    @api.put("/flavour/{name}")
+    @api.put("/flavour/{name}", dependencies=root_only)
     async def update_flavour(name: str, request: Request) -> Any:
-        root(request)
-        f = flavour(name)
-        f.update({k: v for k, v in (await body(request)).items() if k in ("cpu", "mem", "scalarResources", "clusterName")})
+        f = state.flavours.one(name)
+        f.update({k: v for k, v in (await body_of(request, fold=False)).items() if k in ("cpu", "mem", "scalarResources", "clusterName")})
         return f
 
-    @api.delete("/flavour/{name}")
-    def del_flavour(name: str, request: Request) -> Any:
-        root(request)
-        flavour(name)
-        del store.flavours[name]
-        return Response(status_code=200)
-
-    # clusters
     @api.get("/cluster/resource")
-    def cluster_resource(request: Request, clusterNames: str = "") -> Any:
-        state.user(request)
-        names = [n for n in clusterNames.split(",") if n] or list(store.clusters)
-        return {
-            n: {"clusterInfo": {"cpu": "64", "memory": "256Gi"}, "nodeList": [{"nodeName": f"{n}-node-1", "cpu": "64", "memory": "256Gi"}]}
-            for n in names
-            if n in store.clusters
-        }
+    def cluster_resource(clusterNames: str = "") -> Any:
+        names = [n for n in clusterNames.split(",") if n] or list(state.clusters)
+        node = {"cpu": "64", "memory": "256Gi"}
+        return {n: {"clusterInfo": node, "nodeList": [{"nodeName": f"{n}-node-1", **node}]} for n in names if n in state.clusters}
 
-    @api.post("/cluster")
+    @api.post("/cluster", dependencies=root_only)
     async def create_cluster(request: Request) -> Any:
-        root(request)
-        b = await body(request)
+        b = await body_of(request, fold=False)
         name = str(b.get("clusterName", ""))
-        if not name or name in store.clusters:
-            raise PFError(400, "DuplicatedName" if name else "RequiredFieldEmpty", f"cluster[{name}] is duplicated or empty")
-        if b.get("clusterType") not in ("Kubernetes", "Local", "K3S"):
-            raise PFError(400, "InvalidArguments", f"clusterType[{b.get('clusterType')}] is invalid")
-        now = local(time.time())
-        store.clusters[name] = {"id": f"cluster-{secrets.token_hex(4)}", "clusterName": name, "description": b.get("description", ""), "endpoint": b.get("endpoint", ""),
-                                "source": b.get("source", "OnPremise"), "clusterType": b["clusterType"], "version": b.get("version", ""), "status": b.get("status", "online"),
-                                "credential": b.get("credential", ""), "setting": b.get("setting", ""), "namespaceList": b.get("namespaceList") or [],
-                                "createTime": now, "updateTime": now}  # fmt: skip
-        return store.clusters[name]
+        _fresh(state.clusters, "cluster", name)
+        _refuse(b.get("clusterType") not in ("Kubernetes", "Local", "K3S"), 400, "InvalidArguments", f"clusterType[{b.get('clusterType')}] is invalid")
+        fields = _fields(b, description="", endpoint="", source="OnPremise", clusterType="", version="", status="online", credential="", setting="")
+        state.clusters[name] = _stamped(id=f"cluster-{secrets.token_hex(4)}", clusterName=name, **fields, **_fields(b, namespaceList=[]))
+        return state.clusters[name]
 
-    def cluster(name: str) -> dict[str, Any]:
-        if name not in store.clusters:
-            raise PFError(404, "RecordNotFound", f"cluster[{name}] not found")
-        return store.clusters[name]
+    routes.declare("/cluster", state.clusters, "clusterList", filters={"clusterNames": "clusterName", "clusterStatus": "status"}, write=root)
 
-    @api.get("/cluster")
-    def list_clusters(request: Request, clusterNames: str = "", clusterStatus: str = "") -> Any:
-        state.user(request)
-        names = {n for n in clusterNames.split(",") if n}
-        items = [c for c in store.clusters.values() if (not names or c["clusterName"] in names) and (not clusterStatus or c["status"] == clusterStatus)]
-        return _page(items, "clusterList", request)
-
-    @api.get("/cluster/{name}")
-    def show_cluster(name: str, request: Request) -> Any:
-        state.user(request)
-        return cluster(name)
-
-    @api.put("/cluster/{name}")
+    @api.put("/cluster/{name}", dependencies=root_only)
     async def update_cluster(name: str, request: Request) -> Any:
-        root(request)
-        c = cluster(name)
-        c.update({k: v for k, v in (await body(request)).items() if k in c and k not in ("id", "clusterName", "createTime")})
+        c = state.clusters.one(name)
+        c.update({k: v for k, v in (await body_of(request, fold=False)).items() if k in c and k not in ("id", "clusterName", "createTime")})
         c["updateTime"] = local(time.time())
         return c
 
-    @api.delete("/cluster/{name}")
-    def delete_cluster(name: str, request: Request) -> Any:
-        root(request)
-        cluster(name)
-        del store.clusters[name]
-        return Response(status_code=200)
-
-    # statistics
     def job_known(job_id: str) -> None:
-        now = time.time()
         for run in state.runs.values():
-            for views in run.job_views(now, state.stop_after).values():
-                if views[0]["jobID"] == job_id:
-                    return
+            if any(views[0]["jobID"] == job_id for views in run.job_views(time.time(), state.stop_after).values()):
+                return
         raise PFError(404, "JobNotFound", f"job[{job_id}] not found")
 
     @api.get("/statistics/job/{job_id}")
-    def statistics(job_id: str, request: Request) -> Any:
-        state.user(request)
+    def statistics(job_id: str) -> Any:
         job_known(job_id)
-        return {
-            "metricsInfo": {"cpu_usage_rate": "35.20%", "memory_usage_rate": "12.50%", "memory_usage": "1048576.00(Bytes)", "net_receive_bytes": "2048.00(B/s)"}
-        }
+        usage = {"cpu_usage_rate": "35.20%", "memory_usage_rate": "12.50%", "memory_usage": "1048576.00(Bytes)", "net_receive_bytes": "2048.00(B/s)"}
+        return {"metricsInfo": usage}
 
     @api.get("/statistics/jobDetail/{job_id}")
-    def statistics_detail(job_id: str, request: Request, start: int | None = None, end: int | None = None, step: int = 60) -> Any:
-        state.user(request)
+    def statistics_detail(job_id: str, start: int | None = None, end: int | None = None, step: int = 60) -> Any:
         job_known(job_id)
         end = end or int(time.time())
         start = start if start is not None else end - 600
-        if start > end or step <= 0:
-            raise PFError(400, "InvalidArguments", "start must be before end and step positive")
+        _refuse(start > end or step <= 0, 400, "InvalidArguments", "start must be before end and step positive")
         values = [[t, "0.35"] for t in range(start, end + 1, step)][:200]
         return {"result": [{"taskName": f"{job_id}-task", "taskInfo": [{"metric": "cpu_usage_rate", "values": values}]}], "truncated": False}
 
-    # filesystems and links
     @api.post("/fs")
     async def add_fs(request: Request) -> Any:
         user = state.user(request)
-        b = await body(request)
+        b = await body_of(request, fold=False)
         name, url = str(b.get("name", "")), str(b.get("url", ""))
         owner = b.get("username") or user
-        if not FS_NAME.match(name):
-            raise PFError(400, "InvalidNamePattern", f"fs name[{name}] is invalid")
-        if url.split("://", 1)[0] not in FS_SCHEMES:
-            raise PFError(400, "InvalidArguments", f"fs url[{url}] has an unsupported scheme")
+        _refuse(not FS_NAME.match(name), 400, "InvalidNamePattern", f"fs name[{name}] is invalid")
+        _refuse(url.split("://", 1)[0] not in FS_SCHEMES, 400, "InvalidArguments", f"fs url[{url}] has an unsupported scheme")
         fs_id = f"fs-{owner}-{name}"
-        if fs_id in store.fs:
-            raise PFError(400, "DuplicatedName", f"fs[{name}] already exists")
+        _refuse(fs_id in state.fs, 400, "DuplicatedName", f"fs[{name}] already exists")
         scheme, _, rest = url.partition("://")
-        store.fs[fs_id] = {"id": fs_id, "name": name, "serverAddress": rest.split("/", 1)[0], "type": scheme, "subPath": "/" + rest.split("/", 1)[1] if "/" in rest else "/",
+        state.fs[fs_id] = {"id": fs_id, "name": name, "serverAddress": rest.split("/", 1)[0], "type": scheme, "subPath": "/" + rest.split("/", 1)[1] if "/" in rest else "/",
                            "username": owner, "properties": b.get("properties") or {}, "independentMountProcess": False}  # fmt: skip
         return JSONResponse({"fsName": name, "fsID": fs_id}, status_code=201)
 
-    def fs_of(name: str, user: str, username: str | None) -> dict[str, Any]:
+    def fs_of(name: str, request: Request, username: str | None) -> dict[str, Any]:
+        user = state.user(request)
         fs_id = f"fs-{username or user}-{name}"
-        if fs_id not in store.fs:
-            raise PFError(404, "FileSystemNotExist", f"fs[{name}] not exist")
-        return store.fs[fs_id]
-
-    def fs_page(items: list[Any], key: str, request: Request) -> dict[str, Any]:
-        paged = _page(items, key, request)
-        return {
-            "marker": request.query_params.get("marker", ""),
-            "truncated": paged["isTruncated"],
-            "nextMarker": paged.get("nextMarker", ""),
-            key: paged[key] or None,
-        }
+        if fs_id not in state.fs:
+            raise state.fs.missing(name)
+        return dict(state.fs[fs_id])
 
     @api.get("/fs")
     def list_fs(request: Request, username: str | None = None) -> Any:
         user = state.user(request)
-        return fs_page([f for f in store.fs.values() if f["username"] == (username or user)], "fsList", request)
+        return _fs_page([f for f in state.fs.values() if f["username"] == (username or user)], "fsList", request)
 
     @api.get("/fs/{name}")
     def show_fs(name: str, request: Request, username: str | None = None) -> Any:
-        return fs_of(name, state.user(request), username)
+        return fs_of(name, request, username)
 
     @api.delete("/fs/{name}")
     def delete_fs(name: str, request: Request, username: str | None = None) -> Any:
-        fs = fs_of(name, state.user(request), username)
-        del store.fs[fs["id"]]
-        store.links[:] = [link for link in store.links if link["fsName"] != name]
+        del state.fs[fs_of(name, request, username)["id"]]
+        state.links[:] = [link for link in state.links if link["fsName"] != name]
         return Response(status_code=200)
 
     @api.post("/link")
     async def add_link(request: Request) -> Any:
-        user = state.user(request)
-        b = await body(request)
-        fs = fs_of(str(b.get("fsName", "")), user, b.get("username"))
-        path = str(b.get("fsPath", ""))
-        if not path.startswith("/"):
-            raise PFError(400, "InvalidArguments", f"fsPath[{path}] must be absolute")
-        url = str(b.get("url", ""))
-        store.links.append({"fsName": fs["name"], "fsPath": path, "serverAddress": url.partition("://")[2].split("/", 1)[0], "type": url.partition("://")[0],
+        b = await body_of(request, fold=False)
+        fs = fs_of(str(b.get("fsName", "")), request, b.get("username"))
+        path, (scheme, _, rest) = str(b.get("fsPath", "")), str(b.get("url", "")).partition("://")
+        _refuse(not path.startswith("/"), 400, "InvalidArguments", f"fsPath[{path}] must be absolute")
+        state.links.append({"fsName": fs["name"], "fsPath": path, "serverAddress": rest.split("/", 1)[0], "type": scheme,
                             "username": fs["username"], "subPath": "/", "properties": b.get("properties") or {}})  # fmt: skip
         return Response(status_code=201)
 
     @api.get("/link/{fs_name}")
-    def list_links(fs_name: str, request: Request, username: str | None = None, fsPath: str | None = None) -> Any:
-        fs_of(fs_name, state.user(request), username)
-        items = [link for link in store.links if link["fsName"] == fs_name and (fsPath is None or link["fsPath"] == fsPath)]
-        return fs_page(items, "linkList", request)
+    def list_links(fs_name: str, request: Request, username: str | None = None) -> Any:
+        fs_of(fs_name, request, username)
+        links = where(state.links, {"fsName": {fs_name}, **wanted(request, {"fsPath": "fsPath"})})
+        return _fs_page(links, "linkList", request)
 
     @api.delete("/link/{fs_name}")
     def delete_link(fs_name: str, request: Request, fsPath: str = "", username: str | None = None) -> Any:
-        fs_of(fs_name, state.user(request), username)
-        before = len(store.links)
-        store.links[:] = [link for link in store.links if not (link["fsName"] == fs_name and link["fsPath"] == fsPath)]
-        if len(store.links) == before:
-            raise PFError(404, "PathNotFound", f"link[{fsPath}] of fs[{fs_name}] not found")
+        fs_of(fs_name, request, username)
+        kept = [link for link in state.links if (link["fsName"], link["fsPath"]) != (fs_name, fsPath)]
+        _refuse(len(kept) == len(state.links), 404, "PathNotFound", f"link[{fsPath}] of fs[{fs_name}] not found")
+        state.links[:] = kept
         return Response(status_code=200)
 
-    # run caches and artifacts
-    @api.get("/runCache")
-    def list_cache(request: Request) -> Any:
-        state.user(request)
-        runs = _csv(request, "runFilter")
-        return _page([c for c in store.caches.values() if not runs or c["runID"] in runs], "runCacheList", request)
-
-    @api.get("/runCache/{cache_id}")
-    def show_cache(cache_id: str, request: Request) -> Any:
-        state.user(request)
-        if cache_id not in store.caches:
-            raise PFError(404, "RunCacheNotFound", f"resouceType[runCache] with ID[{cache_id}] not found")
-        return store.caches[cache_id]
-
-    @api.delete("/runCache/{cache_id}")
-    def delete_cache(cache_id: str, request: Request) -> Any:
-        show_cache(cache_id, request)
-        del store.caches[cache_id]
-        return Response(status_code=200)
+    routes.declare("/runCache", state.caches, "runCacheList", filters={"runFilter": "runID"})
 
     @api.get("/artifact")
     def list_artifact(request: Request) -> Any:
-        state.user(request)
-        runs, types = _csv(request, "runFilter"), _csv(request, "typeFilter")
-        items = [a for a in store.artifacts if (not runs or a["runID"] in runs) and (not types or a["type"] in types)]
-        return _page(items, "artifactEventList", request)
-
-    return api
-
-
-def record_tracking(store: AdminStore, run: PFRun) -> None:
-    """What a real run with cache and artifacts leaves behind: one cache entry and output artifacts per step."""
-    now = local(time.time())
-    for step_name, _ in run.steps():
-        job_id = f"job-{run.run_id}-{step_name}-{run.job_suffix}"
-        store.cache_seq += 1
-        cache_id = f"cch-{store.cache_seq:06d}"
-        store.caches[cache_id] = {"cacheID": cache_id, "firstFp": secrets.token_hex(8), "secondFp": secrets.token_hex(8), "runID": run.run_id, "source": run.source,
-                                  "jobID": job_id, "fsname": run.fs_name, "username": run.username, "expiredTime": "-1", "strategy": "conservative", "custom": {},
-                                  "createTime": now, "updateTime": now}  # fmt: skip
-        store.artifacts.append({"runID": run.run_id, "fsname": run.fs_name, "username": run.username, "artifactPath": f"./.pipeline/{run.run_id}/{step_name}/out",
-                                "step": step_name, "jobID": job_id, "type": "output", "artifactName": "out", "meta": "", "createTime": now, "updateTime": now})  # fmt: skip
+        return _page(where(state.artifacts, wanted(request, {"runFilter": "runID", "typeFilter": "type"})), "artifactEventList", request)
