@@ -25,10 +25,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Res
 
 from airflow_provider.testing import Emulator
 from airflow_provider.testing.aqueduct import rules
-from airflow_provider.testing.aqueduct.rules import RuleError
+from airflow_provider.testing.aqueduct.rules import RuleError, check
 from airflow_provider.testing.server import FaultInjector, Faults
 
-#: the schema both generations share; each adds its own types and fields with ``extend type``
+#: the schema both generations share; each adds its own types and fields (``GENERATION_SDL``)
 COMMON_SDL = """
 scalar DateTime
 scalar UUID
@@ -67,20 +67,12 @@ type Query {
   extensions: [ExtensionInfo!]!
 }
 """
-
-RELEASED_SDL = (
-    COMMON_SDL
-    + """
+GENERATION_SDL = {
+    "released": """
 type ExtensionExecutionResult { returnCode: Int! stdout: String! stderr: String! logExperiment: String! logFile: String! }
-extend type Mutation {
-  executeExtension(extension: String!, action: String!, params: [[String!]!]!): ExtensionExecutionResult!
-}
-"""
-)
-
-TASKS_SDL = (
-    COMMON_SDL
-    + """
+extend type Mutation { executeExtension(extension: String!, action: String!, params: [[String!]!]!): ExtensionExecutionResult! }
+""",
+    "tasks": """
 input CancelTaskInput { taskId: UUID! }
 input ExecuteExtensionInput { experimentUuid: UUID! extension: String! action: String! params: [[String!]!]! }
 input TasksFilterInput { username: String = null extensionName: String = null actionName: String = null experiment: ExperimentIdentifierInput = null
@@ -99,8 +91,8 @@ extend type Query {
   task(taskId: UUID!): TaskData
   tasks(offset: Int!, limit: Int!, filters: TasksFilterInput = null): Tasks!
 }
-"""
-)
+""",
+}
 
 SCOPES = ["experiment::view::own", "experiment::view::all", "experiment::create::own", "experiment::edit::own", "experiment::edit::all",
           "experiment::delete::own", "experiment::delete::all", "job::view::own", "job::view::all", "job::create", "job::cancel::own", "job::cancel::all"]  # fmt: skip
@@ -110,14 +102,12 @@ SCRIPT_LIMIT = 60.0
 VENV_PYTHON = "/extensions/demo/.aqueduct-extension-venv/bin/python"
 
 
-def _param(name: str, data_type: str, default: str | None = None, options: list[str] | None = None, description: str = "") -> dict[str, Any]:
-    return {"name": name, "displayName": None, "description": description or name, "dataType": data_type, "defaultValue": default, "options": options}
+def _param(name: str, data_type: str, default: str | None = None, options: list[str] | None = None) -> dict[str, Any]:
+    return {"name": name, "displayName": None, "description": name, "dataType": data_type, "defaultValue": default, "options": options}
 
 
 DEMO_EXTENSION = {
-    "name": "demo",
-    "authors": "research@example.com",
-    "description": "Demo extension: echo, fail, sleep",
+    "name": "demo", "authors": "research@example.com", "description": "Demo extension: echo, fail, sleep",
     "actions": [
         {"name": "echo", "description": "prints its parameters", "experimentVariableName": "experiment",
          "parameters": [_param("experiment", "experiment"), _param("message", "str"), _param("count", "int", "1"), _param("flag", "bool", "0"),
@@ -149,9 +139,20 @@ def _by_uuid(table: dict[str, T], value: str, message: str) -> T:
         key = str(uuidlib.UUID(str(value)))
     except ValueError:
         raise RuleError("badly formed hexadecimal UUID string") from None
-    if key not in table:
-        raise RuleError(message)
+    check(key in table, message)
     return table[key]
+
+
+def _named(items: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
+    found = [item for item in items if item["name"] == name]
+    check(len(found) == 1, f"There should be exactly 1 {kind} with name {name}")
+    return found[0]
+
+
+def _require(ok: bool, status: int, detail: str) -> None:
+    """A files route's refusal: ``{"detail": ...}`` with its status."""
+    if not ok:
+        raise HTTPException(status, detail)
 
 
 @dataclass
@@ -197,26 +198,21 @@ class AqueductState:
     tasks: dict[str, Task] = field(default_factory=dict)
     extensions: list[dict[str, Any]] = field(default_factory=lambda: [DEMO_EXTENSION])
     lock: threading.RLock = field(default_factory=threading.RLock)
-    #: seconds the first call of an extension spends building its environment (venv + requirements)
+    # the timing knobs (``create_app``'s docstring)
     venv_build_seconds: float = 0.0
-    #: released generation: the script limit (the server answers with an error after it)
     script_limit: float = SCRIPT_LIMIT
-    #: task generation: seconds a task stays queued (PENDING) before a worker starts it
     queue_delay: float = 0.1
     venvs: set[str] = field(default_factory=set)
 
-    # --- experiments -----------------------------------------------------------------------
     def create_experiment(self, title: str, description: str, tags: list[str]) -> dict[str, Any]:
-        rules.title(title)
-        rules.description(description)
+        rules.text("title", title)
+        rules.text("description", description)
         rules.tag_list(tags, "tags")
-        if len(tags) > rules.TAGS_PER_EXPERIMENT:
-            raise RuleError(f"You can have a maximum of {rules.TAGS_PER_EXPERIMENT} tags in an experiment.")
+        check(len(tags) <= rules.TAGS_PER_EXPERIMENT, f"You can have a maximum of {rules.TAGS_PER_EXPERIMENT} tags in an experiment.")
         # the server makes a set of the tags (exact duplicates collapse); two spellings of a new tag collide on its key
         unique = list(dict.fromkeys(tags))
         new_keys = [t.lower() for t in unique if t.lower() not in self.tags]
-        if len(set(new_keys)) != len(new_keys):
-            raise RuleError('(sqlalchemy.exc.IntegrityError) duplicate key value violates unique constraint "tags_pkey"')
+        check(len(set(new_keys)) == len(new_keys), '(sqlalchemy.exc.IntegrityError) duplicate key value violates unique constraint "tags_pkey"')
         today = dt.datetime.now().strftime("%Y%m%d")
         used = [int(str(e["eid"]).split("-")[1]) for e in self.experiments.values() if e["eid"].startswith(today + "-")]
         now = time.time()
@@ -230,10 +226,9 @@ class AqueductState:
         return _by_uuid(self.experiments, value, message)
 
     def by_eid(self, eid: str) -> dict[str, Any]:
-        for exp in self.experiments.values():
-            if exp["eid"] == eid:
-                return exp
-        raise RuleError("Non-existing experiment with the specified eid for the user.")
+        found = [exp for exp in self.experiments.values() if exp["eid"] == eid]
+        check(bool(found), "Non-existing experiment with the specified eid for the user.")
+        return found[0]
 
     def link_tags(self, exp: dict[str, Any], tags: list[str]) -> None:
         # tags are keyed by their lower case; a tag keeps the spelling it was first created with, server-wide
@@ -242,29 +237,18 @@ class AqueductState:
             if spelling.lower() not in [t.lower() for t in exp["tags"]]:
                 exp["tags"].append(spelling)
 
-    # --- extensions ------------------------------------------------------------------------
-    def action(self, extension: str, action: str) -> dict[str, Any]:
-        exts = [e for e in self.extensions if e["name"] == extension]
-        if len(exts) != 1:
-            raise RuleError(f"There should be exactly 1 extension with name {extension}")
-        acts: list[dict[str, Any]] = [a for a in exts[0]["actions"] if a["name"] == action]
-        if len(acts) != 1:
-            raise RuleError(f"There should be exactly 1 action with name {action}")
-        return acts[0]
-
-    def validate(self, action: dict[str, Any], params: list[list[str]]) -> list[tuple[dict[str, Any], str]]:
-        given = {p[0]: p[1] for p in params if len(p) == 2}
-        declared = {p["name"]: p for p in action["parameters"]}
-        missing, unexpected = set(declared) - set(given), set(given) - set(declared)
-        if missing or unexpected:
-            raise RuleError(f"Parameters error: keys don't match expected set. Missing keys: {missing or '{}'}; Unexpected keys: {unexpected or '{}'}")
-        return [(d, rules.parameter_value(d["dataType"], given[name], d["options"])) for name, d in declared.items()]
-
-    def prepare_environment(self, extension: str) -> None:
-        """The first call of an extension builds its venv before anything else happens (the server blocks meanwhile)."""
+    def validate(self, extension: str, action: str, params: list[list[str]]) -> list[tuple[dict[str, Any], str]]:
+        """The action's declared parameters with the values given for them; the first call of an extension builds
+        its venv before the parameters are looked at (the server blocks meanwhile)."""
+        declared = {p["name"]: p for p in _named(_named(self.extensions, "extension", extension)["actions"], "action", action)["parameters"]}
         if extension not in self.venvs:
             time.sleep(self.venv_build_seconds)
             self.venvs.add(extension)
+        given = {p[0]: p[1] for p in params if len(p) == 2}
+        missing, unexpected = set(declared) - set(given), set(given) - set(declared)
+        keys = f"Missing keys: {missing or '{}'}; Unexpected keys: {unexpected or '{}'}"
+        check(not (missing or unexpected), f"Parameters error: keys don't match expected set. {keys}")
+        return [(d, rules.parameter_value(d["dataType"], given[name], d["options"])) for name, d in declared.items()]
 
     def run_script(self, action: str, values: dict[str, str]) -> tuple[int, str, str, float]:
         """(return code, stdout, stderr, duration) of the demo actions."""
@@ -286,12 +270,10 @@ def _resolvers(state: AqueductState) -> dict[str, Any]:
         return state.by_uuid(value, "DB query failed due to non-existing experiment with the specified UUID.")
 
     def experiments(info: Any, offset: int, limit: int, filters: dict[str, Any] | None = None) -> dict[str, Any]:
-        if limit > rules.LIST_LIMIT:
-            raise RuleError(f"Maximum allowed limit for experiments is {rules.LIST_LIMIT}")
+        check(limit <= rules.LIST_LIMIT, f"Maximum allowed limit for experiments is {rules.LIST_LIMIT}")
         filters = filters or {}
         search = filters.get("title")
-        if search is not None:
-            rules.title(search, rules.TITLE_FILTER_MAX)
+        rules.text("title", search, rules.TITLE_FILTER_MAX)
         any_of = rules.tag_list(filters["tags"], "tags", rules.FILTER_TAGS_MAX) if filters.get("tags") is not None else None
         all_of = rules.tag_list(filters["shouldIncludeTags"], "should_include_tags", rules.FILTER_MUST_TAGS_MAX) if filters.get("shouldIncludeTags") is not None else None  # fmt: skip
         items = sorted(state.experiments.values(), key=lambda e: e["createdAt"], reverse=True)
@@ -310,44 +292,34 @@ def _resolvers(state: AqueductState) -> dict[str, Any]:
         return {"experimentsData": items[offset : offset + limit], "totalExperimentsCount": len(items)}
 
     def tags(info: Any, limit: int | None = None, offset: int | None = None, filters: dict[str, Any] | None = None) -> dict[str, Any]:
-        if limit and limit > rules.LIST_LIMIT:
-            raise RuleError(f"Maximum allowed limit for tags is {rules.LIST_LIMIT}")
+        check(not limit or limit <= rules.LIST_LIMIT, f"Maximum allowed limit for tags is {rules.LIST_LIMIT}")
         linked = {t.lower() for e in state.experiments.values() for t in e["tags"]}
         names = [v for k, v in sorted(state.tags.items()) if (filters or {}).get("includeDangling") or k in linked]
         start = offset or 0
         return {"tagsData": names[start : start + limit] if limit else names[start:], "totalTagsCount": len(names)}
 
     def update(info: Any, uuid: str, experimentUpdateInput: dict[str, Any]) -> dict[str, Any]:
-        new_title, new_description = experimentUpdateInput.get("title"), experimentUpdateInput.get("description")
-        if new_title is not None:
-            rules.title(new_title)
-        if new_description is not None:
-            rules.description(new_description)
+        changes = {k: experimentUpdateInput.get(k) for k in ("title", "description")}
+        for key, value in changes.items():
+            rules.text(key, value)
         exp = state.by_uuid(uuid)
-        for key, value in (("title", new_title), ("description", new_description)):
-            if value:  # the server ignores empty values: setting "" changes nothing
-                exp[key] = value
-        exp["updatedAt"] = now_iso()
+        # the server ignores empty values: setting "" changes nothing
+        exp.update({k: v for k, v in changes.items() if v}, updatedAt=now_iso())
         return exp
 
     def add_tags(info: Any, experimentTagsInput: dict[str, Any]) -> dict[str, Any]:
         """No cap on the count (only creation has one), no duplicates in one request."""
         tags = rules.tag_list(experimentTagsInput["tags"], "tags")
         exp = state.by_uuid(experimentTagsInput["uuid"])
-        if len({t.lower() for t in tags}) != len(tags):
-            raise RuleError("Duplicate tags are not allowed in the request.")
+        check(len({t.lower() for t in tags}) == len(tags), "Duplicate tags are not allowed in the request.")
         state.link_tags(exp, tags)
         return exp
-
-    def add_tag(info: Any, experimentTagInput: dict[str, Any]) -> dict[str, Any]:
-        return add_tags(info, {"uuid": experimentTagInput["uuid"], "tags": [experimentTagInput["tag"]]})
 
     def remove_tag(info: Any, experimentTagInput: dict[str, Any]) -> dict[str, Any]:
         rules.tag(experimentTagInput["tag"])
         exp = state.by_uuid(experimentTagInput["uuid"])
         lower = experimentTagInput["tag"].lower()
-        if lower not in [t.lower() for t in exp["tags"]]:
-            raise RuleError("DB query failed due to non-existing tag with the provided experiment.")
+        check(lower in [t.lower() for t in exp["tags"]], "DB query failed due to non-existing tag with the provided experiment.")
         exp["tags"] = [t for t in exp["tags"] if t.lower() != lower]
         return exp
 
@@ -363,9 +335,7 @@ def _resolvers(state: AqueductState) -> dict[str, Any]:
         the request, on the server's only event loop: every other request waits."""
         i = executeExtensionInput or released
         exp = state.by_uuid(i["experimentUuid"], "Experiment not found in the database.") if executeExtensionInput else None
-        definition = state.action(i["extension"], i["action"])
-        state.prepare_environment(i["extension"])
-        validated = state.validate(definition, i["params"])
+        validated = state.validate(i["extension"], i["action"], i["params"])
         values = {d["name"]: v for d, v in validated}
         code, out, err, duration = state.run_script(i["action"], values)
         if exp is not None:
@@ -375,16 +345,14 @@ def _resolvers(state: AqueductState) -> dict[str, Any]:
             return task.view()
         # past the limit communicate(timeout=60) gives up, then leaving ``with Popen`` waits for the script anyway
         time.sleep(duration)
-        if duration > state.script_limit:
-            raise RuleError(f"Command '{VENV_PYTHON} {i['action']}.py' timed out after {state.script_limit:g} seconds")
+        check(duration <= state.script_limit, f"Command '{VENV_PYTHON} {i['action']}.py' timed out after {state.script_limit:g} seconds")
         target = state.by_eid(values["experiment"])
         log_name = f"{i['extension']}-{i['action']}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}.log"
         state.files.setdefault(target["uuid"], {})[log_name] = (f"result code:\n{code}\n======\nstdout:\n{out}\n======\nstderr:\n{err}".encode(), time.time())
         return {"returnCode": code, "stdout": out, "stderr": err, "logExperiment": target["eid"], "logFile": log_name}
 
     def tasks(info: Any, offset: int, limit: int, filters: dict[str, Any] | None = None) -> dict[str, Any]:
-        if limit > rules.LIST_LIMIT:
-            raise RuleError(f"Maximum allowed limit for experiments is {rules.LIST_LIMIT}")  # sic: the task resolver reuses it
+        check(limit <= rules.LIST_LIMIT, f"Maximum allowed limit for experiments is {rules.LIST_LIMIT}")  # sic: the task resolver reuses it
         f = filters or {}
         items = sorted(state.tasks.values(), key=lambda t: t.received, reverse=True)
         start, end = _utc(f.get("startDate")), _utc(f.get("endDate"))
@@ -396,8 +364,7 @@ def _resolvers(state: AqueductState) -> dict[str, Any]:
         if f.get("actionName"):
             items = [t for t in items if t.action == f["actionName"]]
         if f.get("experiment"):
-            if f["experiment"]["type"] != "UUID":
-                raise RuleError("Only UUID is supported as experiment identifier in Task filter")
+            check(f["experiment"]["type"] == "UUID", "Only UUID is supported as experiment identifier in Task filter")
             items = [t for t in items if t.experiment_uuid == f["experiment"]["value"]]
         return {"tasksData": [t.view() for t in items[offset : offset + limit]], "totalTasksCount": len(items)}
 
@@ -410,49 +377,19 @@ def _resolvers(state: AqueductState) -> dict[str, Any]:
             found.revoked_at = time.time()
         return before
 
-    return {
-        "getCurrentUserInfo": lambda _: {"username": "admin", "scopes": SCOPES},
-        "experiments": experiments,
-        "experiment": experiment,
-        "tags": tags,
-        "extensions": lambda _: state.extensions,
-        "createExperiment": lambda _, createExperimentInput: state.create_experiment(**createExperimentInput),
-        "updateExperiment": update,
-        "addTagToExperiment": add_tag,
-        "addTagsToExperiment": add_tags,
-        "removeTagFromExperiment": remove_tag,
-        "removeExperiment": remove,
-        "executeExtension": execute,
-        "task": lambda _, taskId: _by_uuid(state.tasks, taskId, "DB query failed due to non-existing task with the specified task id.").view(),
-        "tasks": tasks,
-        "cancelTask": cancel,
-    }
+    return {"getCurrentUserInfo": lambda _: {"username": "admin", "scopes": SCOPES}, "experiments": experiments, "experiment": experiment,
+            "tags": tags, "extensions": lambda _: state.extensions, "updateExperiment": update, "addTagsToExperiment": add_tags,
+            "createExperiment": lambda _, createExperimentInput: state.create_experiment(**createExperimentInput),
+            "addTagToExperiment": lambda _, experimentTagInput: add_tags(_, {**experimentTagInput, "tags": [experimentTagInput["tag"]]}),
+            "removeTagFromExperiment": remove_tag, "removeExperiment": remove, "executeExtension": execute, "tasks": tasks, "cancelTask": cancel,
+            "task": lambda _, taskId: _by_uuid(state.tasks, taskId, "DB query failed due to non-existing task with the specified task id.").view()}  # fmt: skip
 
 
-def build_schema(state: AqueductState) -> Any:
-    import graphql
-
-    schema = graphql.build_schema(TASKS_SDL if state.generation == "tasks" else RELEASED_SDL)
-    # an experiment's files and tasks are read only when a query selects them: a waiting task's state is read
-    # for thousands of tasks per request, with their experiment, which must not list all its tasks each time
-    types: Any = schema.type_map
-    types["ExperimentData"].fields["files"].resolve = lambda exp, _: [
-        {"name": n, "path": f"/api/files/{exp['uuid']}", "modifiedAt": now_iso(m)} for n, (_, m) in state.files.get(exp["uuid"], {}).items()
-    ]
-    if state.generation == "tasks":
-        types["ExperimentData"].fields["tasks"].resolve = lambda exp, _: [t.view() for t in state.tasks.values() if t.experiment_uuid == exp["uuid"]]
-        types["TaskData"].fields["experiment"].resolve = lambda task, _: state.experiments[task["_experiment"]]
-    return schema
+#: the timing knobs ``create_app`` passes on to the state (other platforms' knobs are ignored)
+KNOBS = ("venv_build_seconds", "script_limit", "queue_delay")
 
 
-def create_app(
-    demo: bool = False,
-    generation: str | None = None,
-    venv_build_seconds: float = 0.0,
-    script_limit: float = SCRIPT_LIMIT,
-    queue_delay: float = 0.1,
-    **_: Any,
-) -> Emulator:
+def create_app(demo: bool = False, generation: str | None = None, **knobs: Any) -> Emulator:
     """``generation``: ``released`` (default) or ``tasks`` (default in demo mode, so the example waits on a task).
 
     ``venv_build_seconds``: how long an extension's first call builds its environment (the real server
@@ -461,10 +398,19 @@ def create_app(
     import graphql
 
     generation = generation or ("tasks" if demo else "released")
-    if generation not in ("released", "tasks"):
+    if generation not in GENERATION_SDL:
         raise ValueError(f"generation must be 'released' or 'tasks', got {generation!r}")
-    state = AqueductState(generation=generation, venv_build_seconds=venv_build_seconds, script_limit=script_limit, queue_delay=queue_delay)
-    schema, root = build_schema(state), _resolvers(state)
+    state = AqueductState(generation=generation, **{k: v for k, v in knobs.items() if k in KNOBS})
+    schema, root = graphql.build_schema(COMMON_SDL + GENERATION_SDL[generation]), _resolvers(state)
+    # an experiment's files and tasks are read only when a query selects them: a wait reads thousands of tasks
+    # per request, each with its experiment, which must not list all of that experiment's tasks every time
+    types: Any = schema.type_map
+    types["ExperimentData"].fields["files"].resolve = lambda exp, _: [
+        {"name": n, "path": f"/api/files/{exp['uuid']}", "modifiedAt": now_iso(m)} for n, (_, m) in state.files.get(exp["uuid"], {}).items()
+    ]
+    if generation == "tasks":
+        types["ExperimentData"].fields["tasks"].resolve = lambda exp, _: [t.view() for t in state.tasks.values() if t.experiment_uuid == exp["uuid"]]
+        types["TaskData"].fields["experiment"].resolve = lambda task, _: state.experiments[task["_experiment"]]
     app = FastAPI(title="Aqueduct emulator", docs_url=None, redoc_url=None, openapi_url=None)
 
     @app.post("/api/graphql")
@@ -478,21 +424,14 @@ def create_app(
         if not isinstance(body, dict) or not body.get("query"):
             return PlainTextResponse("No GraphQL query found in the request", status_code=400)
         with state.lock:
-            result = graphql.graphql_sync(
-                schema, body["query"], root_value=root, variable_values=body.get("variables"), operation_name=body.get("operationName")
-            )
-        out: dict[str, Any] = {"data": result.data}
-        if result.errors:
-            out["errors"] = [e.formatted for e in result.errors]
-        return JSONResponse(out)
+            result = graphql.graphql_sync(schema, body["query"], root, variable_values=body.get("variables"), operation_name=body.get("operationName"))
+        return JSONResponse(result.formatted)
 
     # path UUIDs are typed as on the server: a malformed one is FastAPI's 422 ``uuid_parsing``
     def files_of(exp_uuid: uuidlib.UUID, names: list[str], message: str = "Invalid file name.") -> dict[str, tuple[bytes, float]]:
         """The experiment's files, after the server's checks in its order: the names (400), then the experiment (404)."""
-        if not all(rules.file_name_ok(n) for n in names):
-            raise HTTPException(400, message)
-        if str(exp_uuid) not in state.experiments:
-            raise HTTPException(404, "The specified experiment was not found.")
+        _require(all(rules.file_name_ok(n) for n in names), 400, message)
+        _require(str(exp_uuid) in state.experiments, 404, "The specified experiment was not found.")
         return state.files.setdefault(str(exp_uuid), {})
 
     @app.post("/api/files/{exp_uuid}")
@@ -516,18 +455,14 @@ def create_app(
     @app.post("/api/files/{exp_uuid}/delete_files")
     async def delete_files(exp_uuid: uuidlib.UUID, request: Request) -> Any:
         body = await request.json()
-        names = body.get("file_list") if isinstance(body, dict) else None
-        if not isinstance(names, list):
-            raise HTTPException(422, "file_list is required")
+        names: Any = body.get("file_list") if isinstance(body, dict) else None
+        _require(isinstance(names, list), 422, "file_list is required")
         names = list(dict.fromkeys(str(n) for n in names))
-        if not names:
-            raise HTTPException(400, "File list can not be empty.")
+        _require(bool(names), 400, "File list can not be empty.")
         present = files_of(exp_uuid, names, "Invalid file names.")
-        if not present:
-            raise HTTPException(400, "No files were found for this experiment")
+        _require(bool(present), 400, "No files were found for this experiment")
         missing = [n for n in names if n not in present]
-        if missing:
-            raise HTTPException(409, f"File(s) not found - {rules.human_list(missing)}")
+        _require(not missing, 409, f"File(s) not found - {rules.human_list(missing)}")
         for name in names:
             del present[name]
         return {"result": f"Successfully deleted {rules.human_list(sorted(names))}"}
@@ -548,7 +483,4 @@ def create_app(
 
 
 def connection(url: str, token: str | None = None) -> dict[str, Any]:
-    conn: dict[str, Any] = {"conn_type": "aqueduct", "host": url}
-    if token:
-        conn["password"] = token
-    return conn
+    return {"conn_type": "aqueduct", "host": url, **({"password": token} if token else {})}
