@@ -143,12 +143,6 @@ def _by_uuid(table: dict[str, T], value: str, message: str) -> T:
     return table[key]
 
 
-def _named(items: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
-    found = [item for item in items if item["name"] == name]
-    check(len(found) == 1, f"There should be exactly 1 {kind} with name {name}")
-    return found[0]
-
-
 def _require(ok: bool, status: int, detail: str) -> None:
     """A files route's refusal: ``{"detail": ...}`` with its status."""
     if not ok:
@@ -240,7 +234,11 @@ class AqueductState:
     def validate(self, extension: str, action: str, params: list[list[str]]) -> list[tuple[dict[str, Any], str]]:
         """The action's declared parameters with the values given for them; the first call of an extension builds
         its venv before the parameters are looked at (the server blocks meanwhile)."""
-        declared = {p["name"]: p for p in _named(_named(self.extensions, "extension", extension)["actions"], "action", action)["parameters"]}
+        exts = [e for e in self.extensions if e["name"] == extension]
+        check(len(exts) == 1, f"There should be exactly 1 extension with name {extension}")
+        acts = [a for a in exts[0]["actions"] if a["name"] == action]
+        check(len(acts) == 1, f"There should be exactly 1 action with name {action}")
+        declared = {p["name"]: p for p in acts[0]["parameters"]}
         if extension not in self.venvs:
             time.sleep(self.venv_build_seconds)
             self.venvs.add(extension)
@@ -359,10 +357,8 @@ def _resolvers(state: AqueductState) -> dict[str, Any]:
         items = [t for t in items if (start is None or t.received >= start.timestamp()) and (end is None or t.received <= end.timestamp())]
         if f.get("username") is not None:
             items = [t for t in items if f["username"] == "admin"]  # every task is admin's on the open-source server
-        if f.get("extensionName"):
-            items = [t for t in items if t.extension == f["extensionName"]]
-        if f.get("actionName"):
-            items = [t for t in items if t.action == f["actionName"]]
+        for key, attr in (("extensionName", "extension"), ("actionName", "action")):
+            items = [t for t in items if not f.get(key) or getattr(t, attr) == f[key]]
         if f.get("experiment"):
             check(f["experiment"]["type"] == "UUID", "Only UUID is supported as experiment identifier in Task filter")
             items = [t for t in items if t.experiment_uuid == f["experiment"]["value"]]

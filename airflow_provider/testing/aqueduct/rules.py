@@ -71,11 +71,8 @@ _BAD_FILE_CHARS = re.compile(r'[\x00-\x1f/\\:*?"<>|]')
 
 def file_name_ok(name: str) -> bool:
     """``pathvalidate.validate_filename`` with its default "universal" platform, as far as names go."""
-    if not name or name in (".", "..") or len(name.encode()) > 255:
-        return False
-    if _BAD_FILE_CHARS.search(name) or name[-1] in " .":
-        return False
-    return name.split(".")[0].upper() not in _RESERVED_NAMES
+    shape_ok = bool(name) and name not in (".", "..") and len(name.encode()) <= 255 and name[-1] not in " ."
+    return shape_ok and not _BAD_FILE_CHARS.search(name) and name.split(".")[0].upper() not in _RESERVED_NAMES
 
 
 def human_list(names: list[str]) -> str:
