@@ -22,6 +22,8 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 ADMIN_PREFIX = "/_emulator"
+#: ``fault_body(status, request headers) -> (body, extra headers)``
+FaultBody = Callable[[int, dict[str, str]], tuple[bytes, list[tuple[bytes, bytes]]]]
 
 
 class EmulatedReset(ConnectionResetError):
@@ -134,16 +136,9 @@ class Faults:
 class FaultInjector:
     """ASGI middleware: records requests, adds latency, answers faults, serves ``/_emulator/faults``."""
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        faults: Faults,
-        fault_body: Callable[[int, dict[str, str]], tuple[bytes, list[tuple[bytes, bytes]]]] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        """``fault_body(status, request headers) -> (body, extra headers)``: an emulated fault's answer in
-        the platform's own error shape (default: a generic JSON message). ``headers``: sent with every
-        answer of the platform's, the emulated faults' included (e.g. its version headers)."""
+    def __init__(self, app: ASGIApp, faults: Faults, fault_body: FaultBody | None = None, headers: dict[str, str] | None = None) -> None:
+        """``fault_body``: an emulated fault's answer in the platform's own error shape (default: a
+        generic JSON message); ``headers``: sent with every answer, the emulated faults' included."""
         self.app = app
         self.faults = faults
         self.fault_body = fault_body

@@ -19,7 +19,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -41,7 +41,6 @@ RUN_ACTIONS = {"python": "job build serve", "container": "job build serve deploy
 RUN_KINDS = {f"{runtime}+{action}:run" for runtime, actions in RUN_ACTIONS.items() for action in actions.split()}
 TASK_PATTERN = re.compile(r"^([^:/]+)://([^/]+)/([^:]+)$")
 SLUG = re.compile(r"^[a-zA-Z0-9._+-]+$")
-V = TypeVar("V")
 
 
 class DHError(Exception):
@@ -248,16 +247,11 @@ def _page(items: list[dict[str, Any]], page: int, size: int) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _found(store: dict[Any, V], key: Any, noun: str) -> V:
+def _found(store: dict[Any, Any], key: Any, noun: str) -> Any:
     """``store[key]``, or DHCore's 404."""
     if key not in store:
         raise DHError(404, f"No such {noun}.")
     return store[key]
-
-
-def _sent_metadata(body: dict[str, Any], *kept: str) -> dict[str, Any]:
-    """The metadata a client sent, without the fields DHCore keeps its own values of."""
-    return {k: v for k, v in (body.get("metadata") or {}).items() if k not in kept}
 
 
 def _user(request: Request, auth: str) -> str:
@@ -297,7 +291,7 @@ def router(core: DHCore, auth: str) -> APIRouter:
         if name in core.projects:
             raise DHError(400, f"Duplicated entity project:{name}.")
         project = core.add_project(name, request.state.user)
-        project["metadata"].update(_sent_metadata(body, "created", "updated", "created_by", "updated_by"))
+        project["metadata"].update({k: v for k, v in (body.get("metadata") or {}).items() if k not in ("created", "updated", "created_by", "updated_by")})
         # DHCore stores the spec and state it is sent (the SDK sends the empty lists and CREATED)
         project["spec"] = dict(body.get("spec") or {})
         project["status"] = {**(body.get("status") or {}), "state": str((body.get("status") or {}).get("state") or "CREATED")}
@@ -392,7 +386,8 @@ def router(core: DHCore, auth: str) -> APIRouter:
                 raise DHError(400, "id mismatch")
             if rec.timeline(time.time(), core.stop_after)[-1][0] == "CREATED":
                 rec.body["spec"] = {**rec.body["spec"], **(body.get("spec") or {})}  # spec is sealed once built
-            rec.body["metadata"] = {**rec.body["metadata"], **_sent_metadata(body, "created", "created_by"), "updated_by": request.state.user}
+            rec.body["metadata"] = {**rec.body["metadata"], **{k: v for k, v in (body.get("metadata") or {}).items() if k not in ("created", "created_by")},
+                                    "updated_by": request.state.user}  # fmt: skip
             sent = (body.get("status") or {}).get("state")
             if sent and rec.local:
                 rec.forced_state = sent
