@@ -22,18 +22,16 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 ADMIN_PREFIX = "/_emulator"
+#: ``fault_body(status, request headers) -> (body, extra headers)``
+FaultBody = Callable[[int, dict[str, str]], tuple[bytes, list[tuple[bytes, bytes]]]]
 
 
 class EmulatedReset(ConnectionResetError):
     """Raised mid-response to make uvicorn drop the connection."""
 
 
-class _QuietResets(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.exc_info and isinstance(record.exc_info[1], EmulatedReset))
-
-
-logging.getLogger("uvicorn.error").addFilter(_QuietResets())
+# an emulated reset is meant: no traceback in the log for it
+logging.getLogger("uvicorn.error").addFilter(lambda record: not (record.exc_info and isinstance(record.exc_info[1], EmulatedReset)))
 
 
 @dataclass
@@ -138,14 +136,13 @@ class Faults:
 class FaultInjector:
     """ASGI middleware: records requests, adds latency, answers faults, serves ``/_emulator/faults``."""
 
-    def __init__(
-        self, app: ASGIApp, faults: Faults, fault_body: Callable[[int, dict[str, str]], tuple[bytes, list[tuple[bytes, bytes]]]] | None = None
-    ) -> None:
-        """``fault_body(status, request headers) -> (body, extra headers)``: an emulated fault's answer in
-        the platform's own error shape (default: a generic JSON message)."""
+    def __init__(self, app: ASGIApp, faults: Faults, fault_body: FaultBody | None = None, headers: dict[str, str] | None = None) -> None:
+        """``fault_body``: an emulated fault's answer in the platform's own error shape (default: a
+        generic JSON message); ``headers``: sent with every answer, the emulated faults' included."""
         self.app = app
         self.faults = faults
         self.fault_body = fault_body
+        self.headers = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in (headers or {}).items()]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -163,17 +160,16 @@ class FaultInjector:
         if self.faults.latency:
             await asyncio.sleep(self.faults.latency)
         fault = self.faults.take(method, path, body)
-        if fault is not None and fault.kind == "reset":
-            record.answered = 0
+        if fault is not None and (fault.kind == "reset" or fault.commit):
             # the worst case for a client: the server did the work, then the answer was lost
             await self.app(scope, _replay(body), _discard)
+        if fault is not None and fault.kind == "reset":
+            record.answered = 0
             await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"100")]})
             raise EmulatedReset("emulated connection reset")
         if fault is not None:
             record.answered = fault.status
-            if fault.commit:
-                await self.app(scope, _replay(body), _discard)
-            hdrs = [(b"content-type", b"application/json")]
+            hdrs = [(b"content-type", b"application/json"), *self.headers]
             if fault.retry_after is not None:
                 hdrs.append((b"retry-after", fault.retry_after.encode()))
             if self.fault_body is not None:
@@ -188,6 +184,7 @@ class FaultInjector:
         async def recording_send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 record.answered = message["status"]
+                message = {**message, "headers": [*message.get("headers", []), *self.headers]}
             await send(message)
 
         await self.app(scope, _replay(body), recording_send)
@@ -199,12 +196,8 @@ class FaultInjector:
             if "latency" in spec:
                 self.faults.latency = float(spec["latency"])
             for item in spec.get("faults", []):
-                kind = item.pop("kind", "status")
-                count = int(item.pop("count", 1))
-                if kind == "reset":
-                    self.faults.reset_next(count, **item)
-                else:
-                    self.faults.fail_next(count, **item)
+                add = self.faults.reset_next if item.pop("kind", "status") == "reset" else self.faults.fail_next
+                add(int(item.pop("count", 1)), **item)
         elif path == f"{ADMIN_PREFIX}/faults" and method == "DELETE":
             self.faults.clear()
         elif path == f"{ADMIN_PREFIX}/requests/count":

@@ -10,6 +10,7 @@ is ``DEMO_TASK`` runs the demo function.
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import json
 import re
@@ -20,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from airflow_provider.testing import Emulator
@@ -34,17 +35,10 @@ DEMO_PROJECT = "demo"
 DEMO_FUNCTION_ID = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
 DEMO_TASK_ID = "6fba40c1df474ad0990e09b8c41fa067"
 DEMO_TASK = f"python+job://{DEMO_PROJECT}/{DEMO_TASK_ID}"
-RUN_KINDS = {
-    f"{runtime}+{action}:run"
-    for runtime, actions in {
-        "python": ("job", "build", "serve"),
-        "container": ("job", "build", "serve", "deploy"),
-        "dbt": ("transform",),
-        "hera": ("pipeline", "build"),
-        "kfp": ("pipeline", "build"),
-    }.items()
-    for action in actions
-}
+#: each runtime's actions: a run's kind is ``<runtime>+<action>:run``
+RUN_ACTIONS = {"python": "job build serve", "container": "job build serve deploy", "dbt": "transform",
+               "hera": "pipeline build", "kfp": "pipeline build"}  # fmt: skip
+RUN_KINDS = {f"{runtime}+{action}:run" for runtime, actions in RUN_ACTIONS.items() for action in actions.split()}
 TASK_PATTERN = re.compile(r"^([^:/]+)://([^/]+)/([^:]+)$")
 SLUG = re.compile(r"^[a-zA-Z0-9._+-]+$")
 
@@ -95,27 +89,21 @@ class RunRecord:
         return steps
 
 
+@dataclass(eq=False)
 class DHCore:
     """The emulated DHCore instance and its knobs."""
 
-    def __init__(
-        self,
-        run_duration: float = 1.0,
-        pending_after: float = 0.2,
-        stop_after: float = 0.2,
-        fail_message: str = "Something got wrong during function execution.",
-    ) -> None:
-        self.lock = threading.RLock()
-        self.run_duration = run_duration
-        self.pending_after = pending_after
-        self.stop_after = stop_after
-        self.fail_message = fail_message
-        self.projects: dict[str, dict[str, Any]] = {}
-        self.functions: dict[tuple[str, str], dict[str, Any]] = {}
-        self.tasks: dict[tuple[str, str], dict[str, Any]] = {}
-        self.runs: dict[tuple[str, str], RunRecord] = {}
+    run_duration: float = 1.0
+    pending_after: float = 0.2
+    stop_after: float = 0.2
+    fail_message: str = "Something got wrong during function execution."
+    lock: threading.RLock = field(default_factory=threading.RLock, init=False)
+    projects: dict[str, dict[str, Any]] = field(default_factory=dict, init=False)
+    functions: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict, init=False)
+    tasks: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict, init=False)
+    runs: dict[tuple[str, str], RunRecord] = field(default_factory=dict, init=False)
 
-    # --- seeding -----------------------------------------------------------------------
+    # --- seeding and entities --------------------------------------------------------------
     def add_project(self, name: str, user: str = "admin") -> dict[str, Any]:
         now = time.time()
         project = {
@@ -127,21 +115,25 @@ class DHCore:
         self.projects[name] = project
         return project
 
+    def add_entity(self, plural: str, project: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Store a function or task as DHCore does: the body as sent, with its id, name and key set."""
+        eid = body.get("id") or uuid.uuid4().hex
+        entity = {"metadata": {}, "spec": {}, "status": {"state": "CREATED"}, **body, "id": eid, "project": project}
+        entity.setdefault("name", eid)
+        version = f"{entity['name']}:{eid}" if plural == "functions" else eid
+        entity["key"] = f"store://{project}/{plural[:-1]}/{entity['kind']}/{version}"
+        getattr(self, plural)[(project, eid)] = entity
+        return entity
+
     def add_function(self, project: str, name: str, fid: str | None = None, kind: str = "python") -> dict[str, Any]:
-        fid = fid or uuid.uuid4().hex
-        fn = {"id": fid, "name": name, "kind": kind, "project": project, "key": f"store://{project}/function/{kind}/{name}:{fid}",
-              "metadata": {"project": project, "name": name}, "spec": {"python_version": "PYTHON3_10", "source": {"handler": "main", "lang": "python",
-              "base64": base64.b64encode(b"def main(x):\n    return x\n").decode()}}, "status": {"state": "CREATED"}}  # fmt: skip
-        self.functions[(project, fid)] = fn
-        return fn
+        source = {"handler": "main", "lang": "python", "base64": base64.b64encode(b"def main(x):\n    return x\n").decode()}
+        spec = {"python_version": "PYTHON3_10", "source": source}
+        return self.add_entity("functions", project, {"id": fid, "name": name, "kind": kind, "metadata": {"project": project, "name": name}, "spec": spec})
 
     def add_task(self, project: str, function: dict[str, Any], kind: str = "python+job", tid: str | None = None) -> dict[str, Any]:
         tid = tid or uuid.uuid4().hex
-        task = {"id": tid, "name": tid, "kind": kind, "project": project, "key": f"store://{project}/task/{kind}/{tid}",
-                "metadata": {"project": project, "name": tid}, "spec": {"function": f"{function['kind']}://{project}/{function['name']}:{function['id']}"},
-                "status": {"state": "CREATED"}}  # fmt: skip
-        self.tasks[(project, tid)] = task
-        return task
+        spec = {"function": f"{function['kind']}://{project}/{function['name']}:{function['id']}"}
+        return self.add_entity("tasks", project, {"id": tid, "kind": kind, "metadata": {"project": project, "name": tid}, "spec": spec})
 
     def seed(self) -> None:
         self.add_project(DEMO_PROJECT)
@@ -188,20 +180,19 @@ class DHCore:
         return "\n".join(lines) + "\n"
 
     def get_run(self, project: str, run_id: str) -> RunRecord:
-        rec = self.runs.get((project, run_id))
-        if rec is None:
-            other = [p for (p, r) in self.runs if r == run_id]
-            if other:
-                raise DHError(400, "invalid project")
-            raise DHError(404, "No such run.")
-        if rec.deleted_at is not None and time.time() >= rec.deleted_at + 0.2:
-            del self.runs[(project, run_id)]
-            raise DHError(404, "No such run.")
-        return rec
+        with self.lock:
+            rec = self.runs.get((project, run_id))
+            if rec is None:
+                if any(r == run_id for _, r in self.runs):
+                    raise DHError(400, "invalid project")
+                raise DHError(404, "No such run.")
+            if rec.deleted_at is not None and time.time() >= rec.deleted_at + 0.2:
+                del self.runs[(project, run_id)]
+                raise DHError(404, "No such run.")
+            return rec
 
     def create_run(self, project: str, body: dict[str, Any], user: str) -> RunRecord:
-        if project not in self.projects:
-            raise DHError(404, "No such project.")
+        _found(self.projects, project, "project")
         kind = str(body.get("kind") or "")
         if kind not in RUN_KINDS:
             raise DHError(400, f"unsupported kind: {kind or '(none)'}")
@@ -219,8 +210,6 @@ class DHCore:
         run_id = str(body.get("id") or uuid.uuid4().hex)
         if not SLUG.match(run_id):
             raise DHError(400, f'id: must match "{SLUG.pattern}"')
-        if (project, run_id) in self.runs:
-            raise DHError(400, f"Duplicated entity run:{run_id}.")
         now = time.time()
         function = task["spec"]["function"]
         metadata = {**(body.get("metadata") or {}), "project": project, "name": body.get("name") or run_id, "created": iso(now), "updated": iso(now),
@@ -235,7 +224,10 @@ class DHCore:
         # spec.parameters.duration: this run's own running time (benchmarks end runs at known times)
         duration = float(params["duration"]) if isinstance(params.get("duration"), int | float) else self.run_duration
         rec = RunRecord(stored, now, bool(spec.get("local_execution")), bool(params.get("fail")), duration, self.pending_after)
-        self.runs[(project, run_id)] = rec
+        with self.lock:  # check and store as one step
+            if (project, run_id) in self.runs:
+                raise DHError(400, f"Duplicated entity run:{run_id}.")
+            self.runs[(project, run_id)] = rec
         return rec
 
 
@@ -255,15 +247,19 @@ def _page(items: list[dict[str, Any]], page: int, size: int) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def _found(store: dict[Any, Any], key: Any, noun: str) -> Any:
+    """``store[key]``, or DHCore's 404."""
+    if key not in store:
+        raise DHError(404, f"No such {noun}.")
+    return store[key]
+
+
 def _user(request: Request, auth: str) -> str:
     header = request.headers.get("authorization", "")
     if header.lower().startswith("basic "):
-        try:
-            user, _, password = base64.b64decode(header[6:]).decode().partition(":")
-        except (ValueError, UnicodeDecodeError):
-            user, password = "", ""
-        if (user, password) == (BASIC_USER, BASIC_PASSWORD):
-            return user
+        with contextlib.suppress(ValueError):  # not base64, or not UTF-8 inside: wrong credentials
+            if base64.b64decode(header[6:]).decode() == f"{BASIC_USER}:{BASIC_PASSWORD}":
+                return BASIC_USER
     elif header.lower().startswith("bearer ") and header[7:].strip() == ACCESS_TOKEN:
         return BASIC_USER
     elif auth == "none":
@@ -272,35 +268,29 @@ def _user(request: Request, auth: str) -> str:
 
 
 def router(core: DHCore, auth: str) -> APIRouter:
-    api = APIRouter()
+    def who(request: Request) -> None:
+        request.state.user = _user(request, auth)
 
-    def who(request: Request) -> str:
-        return _user(request, auth)
-
-    @api.get("/.well-known/configuration")
-    def well_known(request: Request) -> Any:
-        return {"dhcore_endpoint": str(request.base_url).rstrip("/"), "dhcore_name": "emulator", "dhcore_version": API_VERSION,
-                "dhcore_api_level": API_LEVEL, "dhcore_api_version": "v1"}  # fmt: skip
+    # every route wants credentials first (Spring Security answers before the controller)
+    api = APIRouter(dependencies=[Depends(who)])
 
     @api.api_route("/api/auth", methods=["GET", "POST"])
     def auth_info(request: Request) -> Any:
-        return {"username": who(request), "permissions": ["ROLE_ADMIN"]}
+        return {"username": request.state.user, "permissions": ["ROLE_ADMIN"]}
 
     @api.get("/api/v1/projects")
-    def list_projects(request: Request, page: int = 0, size: int = 25) -> Any:
-        who(request)
+    def list_projects(page: int = 0, size: int = 25) -> Any:
         return _page(list(core.projects.values()), page, size)
 
     @api.post("/api/v1/projects")
     async def create_project(request: Request) -> Any:
-        user = who(request)
         body = await request.json()
         name = body.get("name") or body.get("id")
         if not name or not re.match(r"^[a-z0-9-]{2,38}$", str(name)):
             raise DHError(400, 'name: must match "^[a-z0-9-]+$" (2..38 chars)')
         if name in core.projects:
             raise DHError(400, f"Duplicated entity project:{name}.")
-        project = core.add_project(name, user)
+        project = core.add_project(name, request.state.user)
         project["metadata"].update({k: v for k, v in (body.get("metadata") or {}).items() if k not in ("created", "updated", "created_by", "updated_by")})
         # DHCore stores the spec and state it is sent (the SDK sends the empty lists and CREATED)
         project["spec"] = dict(body.get("spec") or {})
@@ -308,89 +298,62 @@ def router(core: DHCore, auth: str) -> APIRouter:
         return project
 
     @api.get("/api/v1/projects/{name}")
-    def get_project(name: str, request: Request) -> Any:
-        who(request)
-        if name not in core.projects:
-            raise DHError(404, "No such project.")
-        return core.projects[name]
+    def get_project(name: str) -> Any:
+        return _found(core.projects, name, "project")
 
     @api.delete("/api/v1/projects/{name}")
-    def delete_project(name: str, request: Request) -> Any:
-        who(request)
+    def delete_project(name: str) -> Any:
         if core.projects.pop(name, None) is None:
             raise DHError(404, "No such project.")
         return Response(status_code=200)
 
-    for plural, store in (("functions", core.functions), ("tasks", core.tasks)):
+    def entity_routes(plural: str) -> None:
+        """List, create and get one kind of project entity (functions, tasks)."""
+        store: dict[tuple[str, str], dict[str, Any]] = getattr(core, plural)
+        noun = plural[:-1]
 
-        def make(plural: str = plural, store: dict[tuple[str, str], dict[str, Any]] = store) -> None:
-            noun = plural[:-1]
+        @api.get(f"/api/v1/-/{{project}}/{plural}")
+        def list_entities(project: str, page: int = 0, size: int = 25, kind: str | None = None, function: str | None = None, name: str | None = None) -> Any:
+            items = [e for (p, _), e in store.items() if p == project and (kind is None or e["kind"] == kind) and (name is None or e["name"] == name)
+                     and (function is None or e["spec"].get("function") == function)]  # fmt: skip
+            return _page(items, page, size)
 
-            @api.get(f"/api/v1/-/{{project}}/{plural}")
-            def list_entities(
-                project: str, request: Request, page: int = 0, size: int = 25, kind: str | None = None, function: str | None = None, name: str | None = None
-            ) -> Any:
-                who(request)
-                items = [e for (p, _), e in store.items() if p == project and (kind is None or e["kind"] == kind) and (name is None or e["name"] == name)
-                         and (function is None or e["spec"].get("function") == function)]  # fmt: skip
-                return _page(items, page, size)
+        @api.post(f"/api/v1/-/{{project}}/{plural}")
+        async def create_entity(project: str, request: Request) -> Any:
+            _found(core.projects, project, "project")
+            body = await request.json()
+            if (project, body.get("id")) in store:
+                raise DHError(400, f"Duplicated entity {noun}:{body['id']}.")
+            fm = re.match(r"^([^:/]+)://([^/]+)/([^:]+):(.+)$", str((body.get("spec") or {}).get("function", "")))
+            if plural == "tasks" and (not fm or (project, fm.group(4)) not in core.functions):
+                raise DHError(400, "invalid executable entity")
+            return core.add_entity(plural, project, body)
 
-            @api.post(f"/api/v1/-/{{project}}/{plural}")
-            async def create_entity(project: str, request: Request) -> Any:
-                who(request)
-                if project not in core.projects:
-                    raise DHError(404, "No such project.")
-                body = await request.json()
-                eid = body.get("id") or uuid.uuid4().hex
-                if (project, eid) in store:
-                    raise DHError(400, f"Duplicated entity {noun}:{eid}.")
-                if plural == "tasks":
-                    fm = re.match(r"^([^:/]+)://([^/]+)/([^:]+):(.+)$", str((body.get("spec") or {}).get("function", "")))
-                    if not fm or (project, fm.group(4)) not in core.functions:
-                        raise DHError(400, "invalid executable entity")
-                entity = {"metadata": {}, "spec": {}, "status": {"state": "CREATED"}, **body, "id": eid, "project": project}
-                entity.setdefault("name", eid)
-                entity["key"] = f"store://{project}/{noun}/{entity['kind']}/" + (f"{entity['name']}:{eid}" if plural == "functions" else eid)
-                store[(project, eid)] = entity
-                return entity
+        @api.get(f"/api/v1/-/{{project}}/{plural}/{{eid}}")
+        def get_entity(project: str, eid: str) -> Any:
+            return _found(store, (project, eid), noun)
 
-            @api.get(f"/api/v1/-/{{project}}/{plural}/{{eid}}")
-            def get_entity(project: str, eid: str, request: Request) -> Any:
-                who(request)
-                if (project, eid) not in store:
-                    raise DHError(404, f"No such {noun}.")
-                return store[(project, eid)]
-
-        make()
+    for plural in ("functions", "tasks"):
+        entity_routes(plural)
 
     @api.post("/api/v1/-/{project}/runs")
     async def create_run(project: str, request: Request) -> Any:
-        user = who(request)
         try:
             body = await request.json()
         except ValueError:
             raise DHError(400, "Malformed JSON request") from None
         if not isinstance(body, dict):
             raise DHError(400, "Malformed JSON request")
-        with core.lock:
-            rec = core.create_run(project, body, user)
-            return core.run_json(rec, time.time())
+        return core.run_json(core.create_run(project, body, request.state.user), time.time())
 
     @api.get("/api/v1/-/{project}/runs")
     def list_runs(request: Request, project: str, page: int = 0, size: int = 25, sort: str = "created,DESC") -> Any:
-        who(request)
         qp = request.query_params
         now = time.time()
-        with core.lock:
-            items = []
-            for (p, rid), rec in list(core.runs.items()):
-                if p != project:
-                    continue
-                try:
-                    core.get_run(p, rid)
-                except DHError:
-                    continue
-                items.append(core.run_json(rec, now))
+        items = []
+        for key in [key for key in list(core.runs) if key[0] == project]:
+            with contextlib.suppress(DHError):  # deleted a while ago: reading it forgets it
+                items.append(core.run_json(core.get_run(*key), now))
 
         def keep(run: dict[str, Any]) -> bool:
             spec = run["spec"]
@@ -408,84 +371,67 @@ def router(core: DHCore, auth: str) -> APIRouter:
         items.sort(key=lambda r: r["metadata"]["created"], reverse=not sort.upper().endswith("ASC"))
         return _page(items, page, min(size, MAX_PAGE_SIZE))
 
-    @api.get("/api/v1/-/{project}/runs/{run_id}")
-    def get_run(project: str, run_id: str, request: Request) -> Any:
-        who(request)
-        with core.lock:
-            return core.run_json(core.get_run(project, run_id), time.time())
+    run_path = "/api/v1/-/{project}/runs/{run_id}"
 
-    @api.put("/api/v1/-/{project}/runs/{run_id}")
+    @api.get(run_path)
+    def get_run(project: str, run_id: str) -> Any:
+        return core.run_json(core.get_run(project, run_id), time.time())
+
+    @api.put(run_path)
     async def update_run(project: str, run_id: str, request: Request) -> Any:
-        user = who(request)
         body = await request.json()
         with core.lock:
             rec = core.get_run(project, run_id)
             if body.get("id", run_id) != run_id:
                 raise DHError(400, "id mismatch")
-            state = rec.timeline(time.time(), core.stop_after)[-1][0]
-            if state == "CREATED":
+            if rec.timeline(time.time(), core.stop_after)[-1][0] == "CREATED":
                 rec.body["spec"] = {**rec.body["spec"], **(body.get("spec") or {})}  # spec is sealed once built
             rec.body["metadata"] = {**rec.body["metadata"], **{k: v for k, v in (body.get("metadata") or {}).items() if k not in ("created", "created_by")},
-                                    "updated_by": user}  # fmt: skip
+                                    "updated_by": request.state.user}  # fmt: skip
             sent = (body.get("status") or {}).get("state")
             if sent and rec.local:
                 rec.forced_state = sent
             return core.run_json(rec, time.time())
 
-    @api.delete("/api/v1/-/{project}/runs/{run_id}")
-    def delete_run(project: str, run_id: str, request: Request) -> Any:
-        who(request)
-        with core.lock:
-            rec = core.get_run(project, run_id)
-            rec.deleted_at = time.time()
-            return core.run_json(rec, time.time())
+    @api.delete(run_path)
+    def delete_run(project: str, run_id: str) -> Any:
+        rec = core.get_run(project, run_id)
+        rec.deleted_at = time.time()
+        return core.run_json(rec, time.time())
 
-    @api.post("/api/v1/-/{project}/runs/{run_id}/{action}")
-    def run_action(project: str, run_id: str, action: str, request: Request) -> Any:
-        who(request)
+    @api.post(run_path + "/{action}")
+    def run_action(project: str, run_id: str, action: str) -> Any:
         with core.lock:
             rec = core.get_run(project, run_id)
             now = time.time()
-            state = rec.timeline(now, core.stop_after)[-1][0]
             # invalid transitions are swallowed: 200 with the unchanged run
-            if action.lower() == "stop" and state == "RUNNING":
+            if action.lower() == "stop" and rec.timeline(now, core.stop_after)[-1][0] == "RUNNING":
                 rec.stopped_at = now
             return core.run_json(rec, now)
 
-    @api.get("/api/v1/-/{project}/runs/{run_id}/logs")
-    def logs(project: str, run_id: str, request: Request) -> Any:
-        who(request)
-        with core.lock:
-            rec = core.get_run(project, run_id)
-            now = time.time()
-            lid = f"log{run_id[:24]}"
-            text = core.log_text(rec, now)
-            return [{"content": base64.b64encode(text.encode()).decode(), "id": lid, "key": f"store://{project}/log/log/{lid}",
-                     "metadata": {"project": project, "name": lid, "created": iso(rec.created), "updated": iso(now)}, "name": lid, "project": project,
-                     "spec": {"run": run_id, "timestamp": int(now * 1000)}, "status": {"namespace": "digitalhub", "pod": f"j-{run_id}-x7k2p"},
-                     "user": rec.body["user"]}]  # fmt: skip
+    @api.get(run_path + "/logs")
+    def logs(project: str, run_id: str) -> Any:
+        rec = core.get_run(project, run_id)
+        now = time.time()
+        lid = f"log{run_id[:24]}"
+        text = core.log_text(rec, now)
+        return [{"content": base64.b64encode(text.encode()).decode(), "id": lid, "key": f"store://{project}/log/log/{lid}",
+                 "metadata": {"project": project, "name": lid, "created": iso(rec.created), "updated": iso(now)}, "name": lid, "project": project,
+                 "spec": {"run": run_id, "timestamp": int(now * 1000)}, "status": {"namespace": "digitalhub", "pod": f"j-{run_id}-x7k2p"},
+                 "user": rec.body["user"]}]  # fmt: skip
 
-    @api.get("/api/v1/-/{project}/runs/{run_id}/metrics")
-    def metrics(project: str, run_id: str, request: Request) -> Any:
-        who(request)
-        with core.lock:
-            return core.metrics_of(core.get_run(project, run_id), time.time())
+    @api.get(run_path + "/metrics")
+    def metrics(project: str, run_id: str) -> Any:
+        return core.metrics_of(core.get_run(project, run_id), time.time())
 
-    @api.get("/api/v1/-/{project}/runs/{run_id}/metrics/{name}")
-    def metric(project: str, run_id: str, name: str, request: Request) -> Any:
-        who(request)
-        with core.lock:
-            values = core.metrics_of(core.get_run(project, run_id), time.time())
-        if name not in values:
-            raise DHError(404, "No such metric.")
-        return values[name]
+    @api.get(run_path + "/metrics/{name}")
+    def metric(project: str, run_id: str, name: str) -> Any:
+        return _found(core.metrics_of(core.get_run(project, run_id), time.time()), name, "metric")
 
-    @api.put("/api/v1/-/{project}/runs/{run_id}/metrics/{name}")
+    @api.put(run_path + "/metrics/{name}")
     async def put_metric(project: str, run_id: str, name: str, request: Request) -> Any:
-        who(request)
         value = await request.json()
-        with core.lock:
-            core.get_run(project, run_id).metrics[name] = value
+        core.get_run(project, run_id).metrics[name] = value
         return Response(status_code=200)
 
     return api
@@ -497,30 +443,28 @@ def create_app(demo: bool = False, auth: str = "required", **knobs: Any) -> Emul
     core.seed()
     app = FastAPI(title="DHCore emulator", docs_url=None, redoc_url=None, openapi_url=None)
 
+    @app.get("/.well-known/configuration")
+    def well_known(request: Request) -> Any:
+        return {"dhcore_endpoint": str(request.base_url).rstrip("/"), "dhcore_name": "emulator", "dhcore_version": API_VERSION,
+                "dhcore_api_level": API_LEVEL, "dhcore_api_version": "v1"}  # fmt: skip
+
     @app.exception_handler(DHError)
     async def dh_error(_: Request, exc: DHError) -> Response:
-        headers = {"X-Api-Level": API_LEVEL, "X-Api-Version": API_VERSION}
         if exc.status == 401:
-            return Response(status_code=401, headers={**headers, "WWW-Authenticate": 'Basic realm="dhcore"'})
-        return JSONResponse({"status": exc.status, "message": exc.message, "errorCode": None}, status_code=exc.status, headers=headers)
-
-    @app.middleware("http")
-    async def api_level(request: Request, call_next: Any) -> Any:
-        response = await call_next(request)
-        response.headers["X-Api-Level"] = API_LEVEL
-        response.headers["X-Api-Version"] = API_VERSION
-        return response
+            return Response(status_code=401, headers={"WWW-Authenticate": 'Basic realm="dhcore"'})
+        return JSONResponse({"status": exc.status, "message": exc.message, "errorCode": None}, status_code=exc.status)
 
     app.include_router(router(core, auth))
     faults = Faults()
-    return Emulator(app=FaultInjector(app, faults, fault_body=_fault_body), state=core, faults=faults)
+    # the API-level headers come with every answer, errors and emulated faults included
+    levels = {"X-Api-Level": API_LEVEL, "X-Api-Version": API_VERSION}
+    return Emulator(app=FaultInjector(app, faults, fault_body=_fault_body, headers=levels), state=core, faults=faults)
 
 
 def _fault_body(status: int, headers: dict[str, str]) -> tuple[bytes, list[tuple[bytes, bytes]]]:
     """An emulated fault as DHCore answers errors: its ErrorResponse, with the fault named in the message
     (the emulator's own credential refusals answer 401 with Spring Security's empty body)."""
-    levels = [(b"x-api-level", API_LEVEL.encode()), (b"x-api-version", API_VERSION.encode())]
-    return json.dumps({"status": status, "message": f"emulated fault {status}", "errorCode": None}).encode(), levels
+    return json.dumps({"status": status, "message": f"emulated fault {status}", "errorCode": None}).encode(), []
 
 
 def connection(url: str, auth: str = "basic") -> dict[str, Any]:
