@@ -12,14 +12,14 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from airflow_provider.testing import Emulator
 from airflow_provider.testing.dataiku.codestudios import CodeStudios
 from airflow_provider.testing.dataiku.codestudios import router as code_studio_router
-from airflow_provider.testing.dataiku.core import DEMO_API_KEY, USER_API_KEY, DSSError, DSSState
-from airflow_provider.testing.dataiku.scenarios import Scenarios, futures_router
+from airflow_provider.testing.dataiku.core import DEMO_API_KEY, USER_API_KEY, Caller, DSSError, DSSState, instance
+from airflow_provider.testing.dataiku.scenarios import Scenarios
 from airflow_provider.testing.dataiku.scenarios import router as scenario_router
 from airflow_provider.testing.server import FaultInjector, Faults
 
@@ -46,16 +46,15 @@ def create_app(demo: bool = False, run_duration: float = 1.0, fire_delay: float 
         dss.scenarios.add_project(key)
     seed(dss, demo)
     app = FastAPI(title="Dataiku DSS emulator", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.dss = dss  # where the routes find it (core.instance)
 
     @app.exception_handler(DSSError)
     async def dss_error(_: Request, exc: DSSError) -> JSONResponse:
         return exc.response()
 
     for prefix in PREFIXES:
-        app.include_router(misc_router(core), prefix=prefix)
-        app.include_router(scenario_router(dss.scenarios), prefix=prefix)
-        app.include_router(futures_router(core, dss.scenarios), prefix=prefix)
-        app.include_router(code_studio_router(dss.code_studios), prefix=prefix)
+        for router in (misc_router(), scenario_router(), code_studio_router()):
+            app.include_router(router, prefix=prefix)
 
     @app.middleware("http")
     async def headers(request: Request, call_next: Any) -> Any:
@@ -89,27 +88,22 @@ def seed(dss: DSS, demo: bool) -> None:
     dss.code_studios.seed_demo()
 
 
-def misc_router(core: DSSState) -> Any:
-    from fastapi import APIRouter
-
+def misc_router() -> APIRouter:
     api = APIRouter()
 
     @api.get("/auth/info")
-    def auth_info(request: Request, withSecrets: str = "false") -> Any:
-        user = core.authenticate(request)
+    def auth_info(user: Caller, withSecrets: str = "false") -> Any:
         info = {"authIdentifier": user.login, "groups": ["administrators"] if user.admin else ["readers"], "userProfile": "DESIGNER"}
         # DSS lists the user's secrets only when asked (the client asks withSecrets=False by default)
         return {**info, "secrets": []} if withSecrets.lower() == "true" else info
 
     @api.get("/instance-info")
-    def instance_info(request: Request) -> Any:
-        core.authenticate(request)
+    def instance_info(_: Caller) -> Any:
         return {"nodeId": "emulated", "nodeName": "DSS emulator", "nodeType": "DESIGN"}
 
     @api.get("/projects/")
-    def projects(request: Request) -> Any:
-        core.authenticate(request)
-        return [{"projectKey": key, "name": key} for key in core.projects]
+    def projects(_: Caller, request: Request) -> Any:
+        return [{"projectKey": key, "name": key} for key in instance(request).core.projects]
 
     return api
 

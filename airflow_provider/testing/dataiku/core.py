@@ -1,18 +1,17 @@
-"""What every part of the DSS emulator shares: state, auth, error envelope, futures."""
+"""What every part of the DSS emulator shares: state, auth, error envelope, futures, lookups."""
 
 from __future__ import annotations
 
 import base64
 import itertools
 import json
-import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any, TypeVar
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
 
 NOT_AUTHENTICATED = "com.dataiku.dip.exceptions.NotAuthenticatedException"
@@ -23,6 +22,8 @@ CODED = "com.dataiku.dip.exceptions.CodedException"
 
 DEMO_API_KEY = "dss-demo-key-6f1c2a"  # admin key of the emulator's demo instance
 USER_API_KEY = "dss-user-key-93bd0e"  # a non-admin key (login "bob")
+
+T = TypeVar("T")
 
 
 class DSSError(Exception):
@@ -38,6 +39,14 @@ class DSSError(Exception):
         if self.code:
             body["code"] = self.code
         return JSONResponse(body, status_code=self.status, headers={"DSS-API-Version": "1"})
+
+
+def get_or_404(items: Mapping[Any, T], key: Any, message: str) -> T:
+    """``items[key]``, or DSS's 404 with ``message`` (``"<What> not found: <id>"``)."""
+    found = items.get(key)
+    if found is None:
+        raise DSSError(404, NOT_FOUND, message)
+    return found
 
 
 def now_ms() -> int:
@@ -89,10 +98,16 @@ class Future:
         self.tick(now)
         return self._finished or self.aborted
 
+    def abort(self, now: float) -> None:
+        if not self.has_result(now):
+            self.aborted = True
+            if self.on_abort is not None:
+                self.on_abort()
+
     def state(self, now: float, peek: bool) -> dict[str, Any]:
-        if self.error and self.has_result(now):
-            raise DSSError(500, self.error[0], self.error[1])
         done = self.has_result(now)
+        if self.error and done:
+            raise DSSError(500, self.error[0], self.error[1])
         out: dict[str, Any] = {
             "jobId": self.job_id,
             "hasResult": done,
@@ -115,13 +130,10 @@ class DSSState:
     """The whole emulated instance. Timers are lazy: state advances when it is read."""
 
     def __init__(self) -> None:
-        self.lock = threading.RLock()
         self.users: dict[str, User] = {DEMO_API_KEY: User("admin", admin=True), USER_API_KEY: User("bob")}
         self.projects: dict[str, Any] = {}
         self.futures: dict[str, Future] = {}
         self._ids = itertools.count(1)
-        #: extra state owned by the code-studio part, keyed by its own names
-        self.extensions: dict[str, Any] = {}
 
     def new_id(self, prefix: str = "") -> str:
         return f"{prefix}{uuid.uuid4().hex[:8]}{next(self._ids)}"
@@ -131,6 +143,9 @@ class DSSState:
         fut = Future(self.new_id("job-"), owner, display_name, now, now + duration, **kwargs)
         self.futures[fut.job_id] = fut
         return fut
+
+    def future(self, job_id: str) -> Future:
+        return get_or_404(self.futures, job_id, f"Future not found: {job_id}")
 
     def authenticate(self, request: Request) -> User:
         header = request.headers.get("authorization", "")
@@ -156,6 +171,20 @@ class DSSState:
             # DSS does not reveal whether a project exists
             raise DSSError(403, UNAUTHORIZED, "Failed to read project permissions")
         return found
+
+
+def instance(request: Request) -> Any:
+    """The emulated DSS (``dataiku.DSS``) that ``create_app`` put on the app serving ``request``."""
+    return request.app.state.dss
+
+
+def _authenticated(request: Request) -> User:
+    user: User = instance(request).core.authenticate(request)
+    return user
+
+
+#: a route parameter: the caller, after DSS's auth (the first thing every route does)
+Caller = Annotated[User, Depends(_authenticated)]
 
 
 async def json_body(request: Request, default: Any = None) -> Any:
