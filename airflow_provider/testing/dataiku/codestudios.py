@@ -5,30 +5,15 @@ Each zone keeps three copies of its files: ``dss`` (the instance), ``pod`` (the 
 Tests edit either side with :meth:`CodeStudios.edit_dss` / :meth:`CodeStudios.edit_pod`.
 """
 
-from __future__ import annotations
-
 import secrets
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from airflow_provider.testing.dataiku.core import (
-    CODED,
-    ILLEGAL_ARGUMENT,
-    UNAUTHORIZED,
-    Caller,
-    DSSError,
-    DSSState,
-    User,
-    boolean,
-    get_or_404,
-    instance,
-    json_body,
-)
+from airflow_provider.testing.dataiku.core import CODED, ILLEGAL_ARGUMENT, UNAUTHORIZED, DSSError, DSSState, User, boolean, get_or_404, json_body
 
 ZONES = ("project-lib-versioned", "recipes", "notebooks", "code_studio-versioned", "user-versioned")
 Files = dict[str, str]
@@ -148,80 +133,55 @@ class CodeStudios:
         return get_or_404(self.templates, template_id, f"Code studio template not found: {template_id}")
 
     # --- behaviour -------------------------------------------------------------------------
-    def start(self, studio: Studio, user: User) -> dict[str, Any]:
-        def copy_in() -> None:
-            for name, z in studio.zones.items():  # DSS copies its files into the pod at start
-                z.push(name)
-
-        return self._change(studio, user, "start", "STARTING", "RUNNING", self.start_duration, copy_in)
-
-    def stop(self, studio: Studio, user: User) -> dict[str, Any]:
-        if studio.state == "STOPPED":
-            return {"hasResult": True}  # nothing to do: no future
-        return self._change(studio, user, "stop", "STOPPING", "STOPPED", self.stop_duration, lambda: None)
-
-    def _change(self, studio: Studio, user: User, verb: str, moving: str, final: str, duration: float, then: Callable[[], None]) -> dict[str, Any]:
-        """Start or stop ``studio``: it is ``moving`` until its future completes, then ``final``."""
+    def switch(self, studio: Studio, user: User, start: bool) -> dict[str, Any]:
+        """Start (stop) ``studio``: it is STARTING (STOPPING) until its future completes, then RUNNING (STOPPED)."""
+        verb, moving, final = ("start", "STARTING", "RUNNING") if start else ("stop", "STOPPING", "STOPPED")
         studio.set_state(moving)
 
         def done() -> dict[str, Any]:
-            then()
+            if start:
+                for name, z in studio.zones.items():  # DSS copies its files into the pod at start
+                    z.push(name)
             studio.set_state(final)
             return {"state": final}
 
         target = {"objectType": "CODE_STUDIO", "projectKey": studio.project_key, "objectId": studio.id}
-        fut = self.state.add_future(user.login, f"{moving.title()} code studio", duration, on_done=done,
-                                    payload={"type": f"code_studio_{verb}", "targets": [target]})  # fmt: skip
+        fut = self.state.add_future(user.login, f"{moving.title()} code studio", self.start_duration if start else self.stop_duration,
+                                    on_done=done, payload={"type": f"code_studio_{verb}", "targets": [target]})  # fmt: skip
         return fut.state(time.time(), peek=True)
 
 
-# --- routes: path parameters resolve to the objects they name, after DSS's auth --------
-def _part(_: Caller, request: Request) -> CodeStudios:
-    part: CodeStudios = instance(request).code_studios
-    return part
+def router(part: CodeStudios) -> APIRouter:
+    """The code studio and template routes; path parameters resolve to the objects they name, after DSS's auth."""
+    state = part.state
+    Caller = Annotated[User, Depends(state.authenticate)]
 
+    def studio(pk: str, cs: str) -> Studio:
+        return part.studio(pk, cs)
 
-Part = Annotated[CodeStudios, Depends(_part)]
+    StudioArg = Annotated[Studio, Depends(studio)]
 
+    def running(s: StudioArg) -> Studio:
+        if s.state != "RUNNING":
+            raise DSSError(500, CODED, f"Code studio {s.project_key}.{s.id} is not running (state {s.state})")
+        return s
 
-def _studio(part: Part, pk: str, cs: str) -> Studio:
-    return part.studio(pk, cs)
+    def admin(user: Caller) -> User:
+        if not user.admin:
+            raise DSSError(403, UNAUTHORIZED, "Action forbidden, you are not admin")
+        return user
 
+    Admin = Annotated[User, Depends(admin)]
 
-StudioArg = Annotated[Studio, Depends(_studio)]
+    def template(_: Admin, tid: str) -> Template:
+        return part.template(tid)
 
-
-def _running(s: StudioArg) -> Studio:
-    if s.state != "RUNNING":
-        raise DSSError(500, CODED, f"Code studio {s.project_key}.{s.id} is not running (state {s.state})")
-    return s
-
-
-Running = Annotated[Studio, Depends(_running)]
-
-
-def _admin(user: Caller) -> User:
-    if not user.admin:
-        raise DSSError(403, UNAUTHORIZED, "Action forbidden, you are not admin")
-    return user
-
-
-Admin = Annotated[User, Depends(_admin)]
-
-
-def _template(_: Admin, part: Part, tid: str) -> Template:
-    return part.template(tid)
-
-
-TemplateArg = Annotated[Template, Depends(_template)]
-
-
-def router() -> APIRouter:
-    api = APIRouter()
+    TemplateArg = Annotated[Template, Depends(template)]
+    api = APIRouter(dependencies=[Depends(state.authenticate)])
 
     @api.get("/projects/{pk}/code-studios/")
-    def list_studios(part: Part, pk: str) -> Any:
-        part.state.project(pk)
+    def list_studios(pk: str) -> Any:
+        state.project(pk)
         out = []
         for (p, _), s in part.studios.items():
             if p == pk:
@@ -230,44 +190,46 @@ def router() -> APIRouter:
         return out
 
     @api.post("/projects/{pk}/code-studios/")
-    async def create_studio(user: Caller, part: Part, pk: str, request: Request) -> Any:
-        part.state.project(pk)
+    async def create_studio(user: Caller, pk: str, request: Request) -> Any:
+        state.project(pk)
         body = await json_body(request, {})
         if not isinstance(body, dict) or not body.get("name") or not body.get("templateId"):
             raise DSSError(400, ILLEGAL_ARGUMENT, "A code studio needs a name and a templateId")
         part.template(body["templateId"])
-        studio = part.add_studio(pk, body["name"], user.login, body["templateId"])
-        return {"codeStudio": {**studio.view(), "libName": studio.id}}
+        new = part.add_studio(pk, body["name"], user.login, body["templateId"])
+        return {"codeStudio": {**new.view(), "libName": new.id}}
 
     @api.get("/projects/{pk}/code-studios/{cs}")
     def settings(s: StudioArg) -> Any:
         return {**s.view(), "libName": s.id, "tags": []}
 
     @api.delete("/projects/{pk}/code-studios/{cs}")
-    def delete_studio(part: Part, s: StudioArg) -> Any:
+    def delete_studio(s: StudioArg) -> Any:
         del part.studios[(s.project_key, s.id)]
         return JSONResponse({}, status_code=200)
 
     @api.get("/projects/{pk}/code-studios/{cs}/status")
-    def status(part: Part, s: StudioArg) -> Any:
+    def status(s: StudioArg) -> Any:
         now = time.time()
-        for fut in list(part.state.futures.values()):
+        for fut in list(state.futures.values()):
             fut.tick(now)  # transitions happen when their future completes
-        running = s.state == "RUNNING"
-        return {"state": s.state, "lastStateChange": s.last_change, "syncedZones": [{"id": z} for z in s.zones] if running else [],
-                "exposed": [{"label": "VS Code", "port": 8080}] if running else []}  # fmt: skip
+        up = s.state == "RUNNING"
+        return {"state": s.state, "lastStateChange": s.last_change, "syncedZones": [{"id": z} for z in s.zones] if up else [],
+                "exposed": [{"label": "VS Code", "port": 8080}] if up else []}  # fmt: skip
 
     @api.post("/projects/{pk}/code-studios/{cs}/restart")
-    def restart(user: Caller, part: Part, s: StudioArg) -> Any:
-        return part.start(s, user)
+    def restart(user: Caller, s: StudioArg) -> Any:
+        return part.switch(s, user, start=True)
 
     @api.post("/projects/{pk}/code-studios/{cs}/stop")
-    def stop(user: Caller, part: Part, s: StudioArg) -> Any:
-        return part.stop(s, user)
+    def stop(user: Caller, s: StudioArg) -> Any:
+        if s.state == "STOPPED":
+            return {"hasResult": True}  # nothing to do: no future
+        return part.switch(s, user, start=False)
 
     def sync_route(action: str) -> None:
         @api.get(f"/projects/{{pk}}/code-studios/{{cs}}/{action}/{{zone}}", name=action)
-        def sync(s: Running, zone: str) -> Any:
+        def sync(s: Annotated[Studio, Depends(running)], zone: str) -> Any:
             z = s.zones.get(zone)
             return getattr(z, action)(zone) if z else {"error": f"Unknown zone: {zone}"}
 
@@ -284,7 +246,7 @@ def router() -> APIRouter:
         return {"projectKey": s.project_key, "id": s.id, "owner": s.owner}
 
     @api.get("/admin/code-studios/")
-    def list_templates(_: Admin, part: Part) -> Any:
+    def list_templates(_: Admin) -> Any:
         return [{"id": t.id, "label": t.label, "type": "block_based", "buildFor": t.containers, "lastBuilt": t.last_built} for t in part.templates.values()]
 
     @api.get("/admin/code-studios/{tid}")
@@ -301,13 +263,13 @@ def router() -> APIRouter:
         return JSONResponse({}, status_code=200)
 
     @api.post("/admin/code-studios/{tid}/build")
-    def build(user: Admin, part: Part, t: TemplateArg, withNoCache: str = "false") -> Any:
+    def build(user: Admin, t: TemplateArg, withNoCache: str = "false") -> Any:
         def built() -> dict[str, Any]:
             t.last_built = int(time.time() * 1000)
             return {"templateId": t.id, "noCache": boolean(withNoCache), "images": [f"dku-cs-{t.id}:latest"]}
 
         error = (CODED, f"Failed to build code studio template {t.id}: {t.build_error}") if t.build_error else None
-        fut = part.state.add_future(user.login, f"Building code studio template {t.id}", part.build_duration, on_done=None if error else built, error=error)
+        fut = state.add_future(user.login, f"Building code studio template {t.id}", part.build_duration, on_done=None if error else built, error=error)
         return fut.state(time.time(), peek=True)
 
     return api

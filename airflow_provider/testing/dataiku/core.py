@@ -1,4 +1,4 @@
-"""What every part of the DSS emulator shares: state, auth, error envelope, futures, lookups."""
+"""What every part of the DSS emulator shares: state, auth, error envelope, futures."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse
 
 NOT_AUTHENTICATED = "com.dataiku.dip.exceptions.NotAuthenticatedException"
@@ -27,18 +27,17 @@ T = TypeVar("T")
 
 
 class DSSError(Exception):
-    def __init__(self, status: int, error_type: str, message: str, code: str | None = None) -> None:
+    def __init__(self, status: int, error_type: str, message: str) -> None:
         super().__init__(message)
         self.status = status
         self.error_type = error_type
         self.message = message
-        self.code = code
+
+    def body(self) -> dict[str, str]:
+        return {"errorType": self.error_type, "message": self.message, "detailedMessage": self.message}
 
     def response(self) -> JSONResponse:
-        body = {"errorType": self.error_type, "message": self.message, "detailedMessage": self.message}
-        if self.code:
-            body["code"] = self.code
-        return JSONResponse(body, status_code=self.status, headers={"DSS-API-Version": "1"})
+        return JSONResponse(self.body(), status_code=self.status, headers={"DSS-API-Version": "1"})
 
 
 def get_or_404(items: Mapping[Any, T], key: Any, message: str) -> T:
@@ -131,7 +130,7 @@ class DSSState:
 
     def __init__(self) -> None:
         self.users: dict[str, User] = {DEMO_API_KEY: User("admin", admin=True), USER_API_KEY: User("bob")}
-        self.projects: dict[str, Any] = {}
+        self.projects: dict[str, dict[str, Any]] = {}  # key: the project's scenarios by id
         self.futures: dict[str, Future] = {}
         self._ids = itertools.count(1)
 
@@ -165,26 +164,12 @@ class DSSState:
             raise DSSError(401, NOT_AUTHENTICATED, "Unknown API Key" if key else "No API key provided")
         return found
 
-    def project(self, project_key: str) -> Any:
+    def project(self, project_key: str) -> dict[str, Any]:
         found = self.projects.get(project_key)
         if found is None:
             # DSS does not reveal whether a project exists
             raise DSSError(403, UNAUTHORIZED, "Failed to read project permissions")
         return found
-
-
-def instance(request: Request) -> Any:
-    """The emulated DSS (``dataiku.DSS``) that ``create_app`` put on the app serving ``request``."""
-    return request.app.state.dss
-
-
-def _authenticated(request: Request) -> User:
-    user: User = instance(request).core.authenticate(request)
-    return user
-
-
-#: a route parameter: the caller, after DSS's auth (the first thing every route does)
-Caller = Annotated[User, Depends(_authenticated)]
 
 
 async def json_body(request: Request, default: Any = None) -> Any:
@@ -198,7 +183,5 @@ async def json_body(request: Request, default: Any = None) -> Any:
         raise DSSError(400, ILLEGAL_ARGUMENT, f"Malformed JSON body: {exc}") from None
 
 
-def boolean(value: str | None, default: bool = False) -> bool:
-    if value is None:
-        return default
+def boolean(value: str) -> bool:
     return value.strip().lower() == "true"

@@ -1,7 +1,5 @@
 """Emulated DSS scenarios: trigger fires, runs with steps, logs, JUnit reports, futures."""
 
-from __future__ import annotations
-
 import copy
 import datetime as dt
 import threading
@@ -13,25 +11,9 @@ from xml.sax.saxutils import escape
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from airflow_provider.testing.dataiku.core import (
-    ILLEGAL_ARGUMENT,
-    Caller,
-    DSSError,
-    DSSState,
-    Future,
-    boolean,
-    compact,
-    get_or_404,
-    instance,
-    json_body,
-    now_ms,
-)
+from airflow_provider.testing.dataiku.core import ILLEGAL_ARGUMENT, DSSError, DSSState, Future, User, boolean, compact, get_or_404, json_body, now_ms
 
-
-@dataclass
-class Project:
-    key: str
-    scenarios: dict[str, Scenario] = field(default_factory=dict)
+MANUAL_TRIGGER = {"id": "manual", "type": "manual", "name": "Manual trigger"}
 
 
 @dataclass
@@ -40,21 +22,16 @@ class Fire:
     params: dict[str, Any]
     created: float
     cancelled: bool = False
-    run: Run | None = None
+    run: "Run | None" = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "trigger": {"id": "manual", "type": "manual", "name": "Manual trigger"},
-            "runId": self.trigger_run_id,
-            "params": self.params,
-            "cancelled": self.cancelled,
-        }
+        return {"trigger": dict(MANUAL_TRIGGER), "runId": self.trigger_run_id, "params": self.params, "cancelled": self.cancelled}
 
 
 @dataclass
 class Run:
     run_id: str
-    scenario: Scenario
+    scenario: "Scenario"
     fire: Fire
     start: float
     duration: float
@@ -98,43 +75,37 @@ class Run:
         return self.scenario.settings.get("params", {}).get("steps") or [{"id": "step_0", "name": "Run", "type": "custom_python"}]
 
     def step_runs(self, now: float, step_id: str | None = None) -> list[dict[str, Any]]:
-        """The step runs started by ``now``; only ``step_id``'s (a step id or a step run id) if given."""
+        """The step runs started by ``now``; only ``step_id``'s (a step id or a step run id) if given.
+
+        The steps share the run's time; every step succeeds but the last, which ends as the run does.
+        """
         steps = self.steps()
         slot = self.duration / len(steps)
+        stop = float("inf") if self.aborted_at is None else self.aborted_at
         out = []
         for i, step in enumerate(steps):
             begin = self.start + i * slot
-            if now < begin or (self.aborted_at is not None and self.aborted_at < begin):
+            if now < begin or stop < begin:
                 break
             finish = begin + slot
-            item: dict[str, Any] = {
-                "runId": f"{self.run_id}-s{i}",
-                "retryIndex": 0,
-                "start": int(begin * 1000),
-                "step": step,
-                "additionalReportItems": [],
-            }
-            ended = now >= finish or self.aborted_at is not None
-            if ended:
-                last = i == len(steps) - 1
-                outcome = "ABORTED" if self.aborted_at is not None and self.aborted_at < finish else ("SUCCESS" if not last else self.outcome)
-                item["end"] = int(min(finish, self.aborted_at or finish) * 1000)
+            item: dict[str, Any] = {"runId": f"{self.run_id}-s{i}", "retryIndex": 0, "start": int(begin * 1000), "step": step}
+            item["additionalReportItems"] = []
+            if now >= finish or self.aborted_at is not None:
+                outcome = "ABORTED" if stop < finish else self.outcome if i == len(steps) - 1 else "SUCCESS"
+                item["end"] = int(min(finish, stop) * 1000)
                 job_id = f"Build_{step['id']}_{self.run_id}"
                 report: dict[str, Any] = {"type": "JOB_EXECUTED", "jobId": job_id, "outcome": outcome, "start": item["start"], "end": item["end"]}
                 result: dict[str, Any] = {"outcome": outcome, "type": "STEP_DONE"}
                 if outcome == "FAILED":
-                    thrown = {
+                    result["thrown"] = report["thrown"] = {
                         "clazz": "com.dataiku.dip.exceptions.DKUSQLException",
                         "title": "Job failed",
                         "message": self.error,
                         "code": "ERR_RECIPE_PYTHON_EXCEPTION",
                     }
-                    result["thrown"] = thrown
-                    report["thrown"] = thrown
                 if outcome == "WARNING":
                     result["warnings"] = {"totalCount": 1, "warnings": {"CHECK": 1}}
-                item["result"] = result
-                item["additionalReportItems"] = [report]
+                item.update(result=result, additionalReportItems=[report])
             if not step_id or step_id in (step["id"], item["runId"]):
                 out.append(item)
         return out
@@ -213,8 +184,9 @@ class Scenarios:
         self._clock = threading.Lock()
 
     # --- knobs and seeding -------------------------------------------------------------
-    def add_project(self, key: str) -> Project:
-        project: Project = self.state.projects.setdefault(key, Project(key))
+    def add_project(self, key: str) -> dict[str, Scenario]:
+        """A project (its scenarios by id) is made when first named."""
+        project: dict[str, Scenario] = self.state.projects.setdefault(key, {})
         return project
 
     def add_scenario(self, project_key: str, scenario_id: str, name: str | None = None, *, steps: list[dict[str, Any]] | None = None,
@@ -230,11 +202,11 @@ class Scenarios:
         scenario = Scenario(project_key, scenario_id, name or scenario_id, settings, **knobs)
         if type != "step_based":
             scenario.script = "from dataiku.scenario import Scenario\nScenario().build_dataset('orders')\n"
-        project.scenarios[scenario_id] = scenario
+        project[scenario_id] = scenario
         return scenario
 
     def scenario(self, project_key: str, scenario_id: str) -> Scenario:
-        scenarios: dict[str, Scenario] = self.state.project(project_key).scenarios
+        scenarios: dict[str, Scenario] = self.state.project(project_key)
         return get_or_404(scenarios, scenario_id, f"Scenario not found: {project_key}.{scenario_id}")
 
     # --- time ---------------------------------------------------------------------------
@@ -277,57 +249,47 @@ class Scenarios:
         return run
 
 
-# --- routes: path parameters resolve to the objects they name, after DSS's auth --------
-def _part(_: Caller, request: Request) -> Scenarios:
-    """The app's scenario part, its clock advanced (state advances when it is read)."""
-    part: Scenarios = instance(request).scenarios
-    part.tick(time.time())
-    return part
+def router(part: Scenarios) -> APIRouter:
+    """The scenario and future routes; path parameters resolve to the objects they name, after DSS's auth."""
+    state = part.state
+    Caller = Annotated[User, Depends(state.authenticate)]
 
+    def tick() -> None:
+        part.tick(time.time())  # the clock advances when state is read
 
-Part = Annotated[Scenarios, Depends(_part)]
+    def scenario(pk: str, sid: str) -> Scenario:
+        return part.scenario(pk, sid)
 
+    ScenarioArg = Annotated[Scenario, Depends(scenario)]
 
-def _scenario(part: Part, pk: str, sid: str) -> Scenario:
-    return part.scenario(pk, sid)
+    def run_of(s: ScenarioArg, run_id: str) -> Run:
+        return get_or_404({r.run_id: r for r in s.runs}, run_id, f"Scenario run not found: {s.project_key}.{s.id}.{run_id}")
 
-
-ScenarioArg = Annotated[Scenario, Depends(_scenario)]
-
-
-def _run(s: ScenarioArg, run_id: str) -> Run:
-    runs = {r.run_id: r for r in s.runs}
-    return get_or_404(runs, run_id, f"Scenario run not found: {s.project_key}.{s.id}.{run_id}")
-
-
-RunArg = Annotated[Run, Depends(_run)]
-
-
-def router() -> APIRouter:
-    api = APIRouter()
+    RunArg = Annotated[Run, Depends(run_of)]
+    api = APIRouter(dependencies=[Depends(state.authenticate), Depends(tick)])
 
     @api.get("/projects/{pk}/scenarios/")
-    def list_scenarios(part: Part, pk: str) -> Any:
+    def list_scenarios(pk: str) -> Any:
         now = time.time()
-        return [compact(s.light(now)) for s in part.state.project(pk).scenarios.values()]
+        return [compact(s.light(now)) for s in state.project(pk).values()]
 
     @api.post("/projects/{pk}/scenarios/")
-    async def create_scenario(part: Part, pk: str, request: Request) -> Any:
-        part.state.project(pk)
+    async def create_scenario(pk: str, request: Request) -> Any:
+        state.project(pk)
         body = await json_body(request, {})
         if not isinstance(body, dict) or not body.get("name"):
             raise DSSError(400, ILLEGAL_ARGUMENT, "A scenario needs a name")
-        scenario_id = "".join(ch for ch in body["name"].upper() if ch.isalnum() or ch == "_") or part.state.new_id("SC")
+        scenario_id = "".join(ch for ch in body["name"].upper() if ch.isalnum() or ch == "_") or state.new_id("SC")
         steps = (body.get("params") or {}).get("steps")
         s = part.add_scenario(pk, scenario_id, body["name"], steps=steps, type=body.get("type", "step_based"))
         return {"id": s.id, "name": s.name}
 
     @api.get("/projects/{pk}/scenarios/testing-status")
-    def testing_status(part: Part, pk: str) -> Any:
+    def testing_status(pk: str) -> Any:
         now = time.time()
         per: dict[str, int] = {}
         total = 0
-        for s in part.state.project(pk).scenarios.values():
+        for s in state.project(pk).values():
             finished = [r for r in s.runs if r.outcome_at(now)]
             if s.settings.get("markedAsTest") and finished:
                 total += 1
@@ -342,21 +304,18 @@ def router() -> APIRouter:
     @api.get("/projects/{pk}/scenarios/trigger/{sid}/{tid}")
     def trigger_fire(s: ScenarioArg, tid: str, triggerRunId: str = "") -> Any:
         fires = {f.trigger_run_id: f for f in s.fires} if tid == "manual" else {}
-        message = f"Trigger fire not found: {s.project_key}.{s.id}.{tid}.{triggerRunId}"
-        return get_or_404(fires, triggerRunId, message).to_json()
+        return get_or_404(fires, triggerRunId, f"Trigger fire not found: {s.project_key}.{s.id}.{tid}.{triggerRunId}").to_json()
 
     @api.get("/projects/{pk}/scenarios/{sid}/light")
     def light(s: ScenarioArg) -> Any:
-        scheduled = s.settings.get("active") and s.settings.get("triggers")
-        return compact({**s.light(time.time()), "shortDesc": s.settings.get("shortDesc", ""), "nextRun": now_ms() + 3_600_000 if scheduled else 0})
+        next_run = now_ms() + 3_600_000 if s.settings.get("active") and s.settings.get("triggers") else 0
+        return compact({**s.light(time.time()), "shortDesc": s.settings.get("shortDesc", ""), "nextRun": next_run})
 
     @api.put("/projects/{pk}/scenarios/{sid}/light")
     async def set_light(s: ScenarioArg, request: Request) -> Any:
         body = await json_body(request, {})
         # through the light view only these fields change; DSS silently drops the rest
-        for key in ("active", "checklists", "description", "shortDesc", "tags"):
-            if key in body:
-                s.settings[key] = body[key]
+        s.settings.update({key: body[key] for key in ("active", "checklists", "description", "shortDesc", "tags") if key in body})
         return {}
 
     @api.get("/projects/{pk}/scenarios/{sid}/payload")
@@ -372,7 +331,7 @@ def router() -> APIRouter:
         return {}
 
     @api.post("/projects/{pk}/scenarios/{sid}/run")
-    async def run(part: Part, s: ScenarioArg, request: Request) -> Any:
+    async def run(s: ScenarioArg, request: Request) -> Any:
         params = await json_body(request, {})
         if not isinstance(params, dict):
             raise DSSError(400, ILLEGAL_ARGUMENT, f"Trigger params must be a JSON object, got {type(params).__name__}")
@@ -403,10 +362,8 @@ def router() -> APIRouter:
 
     @api.get("/projects/{pk}/scenarios/{sid}/get-run-for-trigger")
     def run_for_trigger(s: ScenarioArg, triggerId: str = "", triggerRunId: str = "") -> Any:
-        for fire in s.fires:
-            if fire.trigger_run_id == triggerRunId and fire.run is not None:
-                return {"scenarioRun": fire.run.summary(time.time())}
-        return {}
+        runs = [f.run for f in s.fires if f.trigger_run_id == triggerRunId and f.run is not None]
+        return {"scenarioRun": runs[0].summary(time.time())} if runs else {}
 
     @api.get("/projects/{pk}/scenarios/{sid}")
     def get_settings(s: ScenarioArg) -> Any:
@@ -417,14 +374,13 @@ def router() -> APIRouter:
         body = await json_body(request, {})
         if not isinstance(body, dict):
             raise DSSError(400, ILLEGAL_ARGUMENT, "scenario settings must be a JSON object")
-        body.update(projectKey=s.project_key, id=s.id)
-        s.settings = body
+        s.settings = {**body, "projectKey": s.project_key, "id": s.id}
         s.name = body.get("name", s.name)
         return {}
 
     @api.delete("/projects/{pk}/scenarios/{sid}")
-    def delete(part: Part, s: ScenarioArg) -> Any:
-        del part.state.projects[s.project_key].scenarios[s.id]
+    def delete(s: ScenarioArg) -> Any:
+        del state.projects[s.project_key][s.id]
         return {}
 
     @api.get("/projects/{pk}/scenarios/{sid}/{run_id}/")
@@ -436,28 +392,27 @@ def router() -> APIRouter:
     def run_log(run: RunArg, stepId: str | None = None) -> Any:
         return PlainTextResponse(run.log(time.time(), stepId))
 
-    def _report(run: Run, step_id: str | None) -> Response:
-        s = run.scenario
-        if not s.settings.get("markedAsTest"):
-            raise DSSError(400, ILLEGAL_ARGUMENT, f"Scenario {s.project_key}.{s.id} is not marked as a test scenario")
+    def report(run: Run, step_id: str | None) -> Response:
+        if not run.scenario.settings.get("markedAsTest"):
+            raise DSSError(400, ILLEGAL_ARGUMENT, f"Scenario {run.scenario.project_key}.{run.scenario.id} is not marked as a test scenario")
         return Response(run.junit(time.time(), step_id), media_type="application/xml")
 
     @api.get("/projects/{pk}/scenarios/{sid}/{run_id}/scenario-run-report")
     def run_report(run: RunArg) -> Any:
-        return _report(run, None)
+        return report(run, None)
 
     @api.get("/projects/{pk}/scenarios/{sid}/{run_id}/step-run-report")
     def step_report(run: RunArg, stepId: str = "") -> Any:
         if not stepId:
             raise DSSError(400, ILLEGAL_ARGUMENT, "stepId is required")
-        return _report(run, stepId)
+        return report(run, stepId)
 
     @api.get("/futures/")
-    def list_futures(user: Caller, part: Part, withScenarios: str = "false", withNotScenarios: str = "true", allUsers: str = "false") -> Any:
+    def list_futures(user: Caller, withScenarios: str = "false", withNotScenarios: str = "true", allUsers: str = "false") -> Any:
         now = time.time()
         out = []
-        for fut in part.state.futures.values():
-            if fut.has_result(now) or (fut.is_scenario and not boolean(withScenarios)) or (not fut.is_scenario and not boolean(withNotScenarios, True)):
+        for fut in state.futures.values():
+            if fut.has_result(now) or (fut.is_scenario and not boolean(withScenarios)) or (not fut.is_scenario and not boolean(withNotScenarios)):
                 continue
             if not boolean(allUsers) and fut.owner != user.login:
                 continue
@@ -465,12 +420,12 @@ def router() -> APIRouter:
         return out
 
     @api.get("/futures/{job_id}")
-    def get_future(part: Part, job_id: str, peek: str = "false") -> Any:
-        return part.state.future(job_id).state(time.time(), peek=boolean(peek))
+    def get_future(job_id: str, peek: str = "false") -> Any:
+        return state.future(job_id).state(time.time(), peek=boolean(peek))
 
     @api.delete("/futures/{job_id}")
-    def abort_future(_: Caller, job_id: str, request: Request) -> Any:
-        instance(request).core.future(job_id).abort(time.time())
+    def abort_future(job_id: str) -> Any:
+        state.future(job_id).abort(time.time())
         return JSONResponse({})
 
     return api
