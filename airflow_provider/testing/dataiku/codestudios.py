@@ -101,7 +101,6 @@ class CodeStudios:
         self.studios: dict[tuple[str, str], Studio] = {}
         self.templates: dict[str, Template] = {}
 
-    # --- seeding and test helpers ----------------------------------------------------------
     def seed_demo(self) -> None:
         self.templates["vscode_py311"] = Template("vscode_py311", "VS Code (Python 3.11)")
         self.templates["jupyter_lab"] = Template("jupyter_lab", "JupyterLab")
@@ -124,7 +123,6 @@ class CodeStudios:
         """Change a file inside the running studio (``None`` deletes it)."""
         _edit(self.studio(project_key, studio_id).zones[zone].pod, path, content)
 
-    # --- lookups ---------------------------------------------------------------------------
     def studio(self, project_key: str, studio_id: str) -> Studio:
         self.state.project(project_key)
         return get_or_404(self.studios, (project_key, studio_id), f"Code studio not found: {project_key}.{studio_id}")
@@ -132,7 +130,6 @@ class CodeStudios:
     def template(self, template_id: str) -> Template:
         return get_or_404(self.templates, template_id, f"Code studio template not found: {template_id}")
 
-    # --- behaviour -------------------------------------------------------------------------
     def switch(self, studio: Studio, user: User, start: bool) -> dict[str, Any]:
         """Start (stop) ``studio``: it is STARTING (STOPPING) until its future completes, then RUNNING (STOPPED)."""
         verb, moving, final = ("start", "STARTING", "RUNNING") if start else ("stop", "STOPPING", "STOPPED")
@@ -182,12 +179,9 @@ def router(part: CodeStudios) -> APIRouter:
     @api.get("/projects/{pk}/code-studios/")
     def list_studios(pk: str) -> Any:
         state.project(pk)
-        out = []
-        for (p, _), s in part.studios.items():
-            if p == pk:
-                t = part.templates.get(s.template_id)
-                out.append({**s.view(), "desc": {"label": t.label if t else s.template_id, "shortDesc": ""}, "tags": []})
-        return out
+        labels = {key: t.label for key, t in part.templates.items()}
+        return [{**s.view(), "desc": {"label": labels.get(s.template_id, s.template_id), "shortDesc": ""}, "tags": []}
+                for (p, _), s in part.studios.items() if p == pk]  # fmt: skip
 
     @api.post("/projects/{pk}/code-studios/")
     async def create_studio(user: Caller, pk: str, request: Request) -> Any:

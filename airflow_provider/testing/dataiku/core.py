@@ -88,10 +88,9 @@ class Future:
     def tick(self, now: float) -> None:
         if not self._finished and not self.aborted and now >= self.done_at:
             self._finished = True
-            if self.on_done is not None:
-                value = self.on_done()
-                if value is not None:
-                    self.result = value
+            value = self.on_done() if self.on_done is not None else None
+            if value is not None:
+                self.result = value
 
     def has_result(self, now: float) -> bool:
         self.tick(now)

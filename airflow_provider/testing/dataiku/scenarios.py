@@ -4,6 +4,7 @@ import copy
 import datetime as dt
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 from xml.sax.saxutils import escape
@@ -116,8 +117,7 @@ class Run:
             step = step_run["step"]
             stamp = dt.datetime.fromtimestamp(step_run["start"] / 1000, tz=dt.UTC).strftime("%Y/%m/%d-%H:%M:%S.%f")[:-3]
             lines.append(f"[{stamp}] [INFO] [dku.scenario.step] - Running step {step['name']} ({step['type']})")
-            for n in range(3):
-                lines.append(f"[{stamp}] [INFO] [dku.job] - {step['name']}: activity {n + 1} of 3 done")
+            lines += [f"[{stamp}] [INFO] [dku.job] - {step['name']}: activity {n + 1} of 3 done" for n in range(3)]
             result = step_run.get("result")
             if result:
                 if result["outcome"] == "FAILED":
@@ -183,7 +183,6 @@ class Scenarios:
         #: routes run in a thread pool: two requests ticking at once must not both start a run
         self._clock = threading.Lock()
 
-    # --- knobs and seeding -------------------------------------------------------------
     def add_project(self, key: str) -> dict[str, Scenario]:
         """A project (its scenarios by id) is made when first named."""
         project: dict[str, Scenario] = self.state.projects.setdefault(key, {})
@@ -209,7 +208,6 @@ class Scenarios:
         scenarios: dict[str, Scenario] = self.state.project(project_key)
         return get_or_404(scenarios, scenario_id, f"Scenario not found: {project_key}.{scenario_id}")
 
-    # --- time ---------------------------------------------------------------------------
     def fire(self, scenario: Scenario, params: dict[str, Any], now: float) -> Fire:
         """Record a trigger fire; the clock turns it into a run after ``fire_delay``."""
         fire = Fire(self.state.new_id("manual-"), params, now)
@@ -287,15 +285,12 @@ def router(part: Scenarios) -> APIRouter:
     @api.get("/projects/{pk}/scenarios/testing-status")
     def testing_status(pk: str) -> Any:
         now = time.time()
-        per: dict[str, int] = {}
-        total = 0
+        per: Counter[str] = Counter()
         for s in state.project(pk).values():
-            finished = [r for r in s.runs if r.outcome_at(now)]
-            if s.settings.get("markedAsTest") and finished:
-                total += 1
-                outcome = finished[-1].outcome_at(now) or ""
-                per[outcome] = per.get(outcome, 0) + 1
-        return {"nbTotalRanScenarios": total, "nbScenariosPerOutcome": per}
+            outcomes = [o for o in (r.outcome_at(now) for r in s.runs) if o]
+            if s.settings.get("markedAsTest") and outcomes:
+                per[outcomes[-1]] += 1  # a test scenario counts with the outcome of its last finished run
+        return {"nbTotalRanScenarios": sum(per.values()), "nbScenariosPerOutcome": dict(per)}
 
     @api.get("/projects/{pk}/discussions/SCENARIO/{sid}/")
     def discussions(s: ScenarioArg) -> Any:
@@ -410,14 +405,9 @@ def router(part: Scenarios) -> APIRouter:
     @api.get("/futures/")
     def list_futures(user: Caller, withScenarios: str = "false", withNotScenarios: str = "true", allUsers: str = "false") -> Any:
         now = time.time()
-        out = []
-        for fut in state.futures.values():
-            if fut.has_result(now) or (fut.is_scenario and not boolean(withScenarios)) or (not fut.is_scenario and not boolean(withNotScenarios)):
-                continue
-            if not boolean(allUsers) and fut.owner != user.login:
-                continue
-            out.append(fut.state(now, peek=True))
-        return out
+        kinds = {True: boolean(withScenarios), False: boolean(withNotScenarios)}  # keyed by Future.is_scenario
+        return [f.state(now, peek=True) for f in state.futures.values()
+                if not f.has_result(now) and kinds[f.is_scenario] and (boolean(allUsers) or f.owner == user.login)]  # fmt: skip
 
     @api.get("/futures/{job_id}")
     def get_future(job_id: str, peek: str = "false") -> Any:
