@@ -6,20 +6,18 @@ error envelope. Knobs live on ``emulator.state`` (a :class:`DSS`): ``scenarios``
 ``code_studios`` parts, plus ``emulator.faults`` for latency and error bursts.
 """
 
-from __future__ import annotations
-
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from airflow_provider.testing import Emulator
 from airflow_provider.testing.dataiku.codestudios import CodeStudios
 from airflow_provider.testing.dataiku.codestudios import router as code_studio_router
-from airflow_provider.testing.dataiku.core import DEMO_API_KEY, USER_API_KEY, DSSError, DSSState
-from airflow_provider.testing.dataiku.scenarios import Scenarios, futures_router
+from airflow_provider.testing.dataiku.core import DEMO_API_KEY, USER_API_KEY, DSSError, DSSState, User
+from airflow_provider.testing.dataiku.scenarios import Scenarios
 from airflow_provider.testing.dataiku.scenarios import router as scenario_router
 from airflow_provider.testing.server import FaultInjector, Faults
 
@@ -52,10 +50,8 @@ def create_app(demo: bool = False, run_duration: float = 1.0, fire_delay: float 
         return exc.response()
 
     for prefix in PREFIXES:
-        app.include_router(misc_router(core), prefix=prefix)
-        app.include_router(scenario_router(dss.scenarios), prefix=prefix)
-        app.include_router(futures_router(core, dss.scenarios), prefix=prefix)
-        app.include_router(code_studio_router(dss.code_studios), prefix=prefix)
+        for router in (misc_router(core), scenario_router(dss.scenarios), code_studio_router(dss.code_studios)):
+            app.include_router(router, prefix=prefix)
 
     @app.middleware("http")
     async def headers(request: Request, call_next: Any) -> Any:
@@ -70,9 +66,8 @@ def create_app(demo: bool = False, run_duration: float = 1.0, fire_delay: float 
 
 def _fault_body(status: int, headers: dict[str, str]) -> tuple[bytes, list[tuple[bytes, bytes]]]:
     """An emulated fault in DSS's error envelope, as the official client reads it."""
-    message = f"emulated fault {status}"
-    body = {"errorType": "com.dataiku.dip.exceptions.EmulatedFaultException", "message": message, "detailedMessage": message}
-    return json.dumps(body).encode(), [(b"dss-api-version", b"1")]
+    error = DSSError(status, "com.dataiku.dip.exceptions.EmulatedFaultException", f"emulated fault {status}")
+    return json.dumps(error.body()).encode(), [(b"dss-api-version", b"1")]
 
 
 def seed(dss: DSS, demo: bool) -> None:
@@ -89,26 +84,21 @@ def seed(dss: DSS, demo: bool) -> None:
     dss.code_studios.seed_demo()
 
 
-def misc_router(core: DSSState) -> Any:
-    from fastapi import APIRouter
-
-    api = APIRouter()
+def misc_router(core: DSSState) -> APIRouter:
+    api = APIRouter(dependencies=[Depends(core.authenticate)])
 
     @api.get("/auth/info")
-    def auth_info(request: Request, withSecrets: str = "false") -> Any:
-        user = core.authenticate(request)
+    def auth_info(user: Annotated[User, Depends(core.authenticate)], withSecrets: str = "false") -> Any:
         info = {"authIdentifier": user.login, "groups": ["administrators"] if user.admin else ["readers"], "userProfile": "DESIGNER"}
         # DSS lists the user's secrets only when asked (the client asks withSecrets=False by default)
         return {**info, "secrets": []} if withSecrets.lower() == "true" else info
 
     @api.get("/instance-info")
-    def instance_info(request: Request) -> Any:
-        core.authenticate(request)
+    def instance_info() -> Any:
         return {"nodeId": "emulated", "nodeName": "DSS emulator", "nodeType": "DESIGN"}
 
     @api.get("/projects/")
-    def projects(request: Request) -> Any:
-        core.authenticate(request)
+    def projects() -> Any:
         return [{"projectKey": key, "name": key} for key in core.projects]
 
     return api

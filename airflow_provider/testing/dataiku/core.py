@@ -5,12 +5,11 @@ from __future__ import annotations
 import base64
 import itertools
 import json
-import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
@@ -24,20 +23,29 @@ CODED = "com.dataiku.dip.exceptions.CodedException"
 DEMO_API_KEY = "dss-demo-key-6f1c2a"  # admin key of the emulator's demo instance
 USER_API_KEY = "dss-user-key-93bd0e"  # a non-admin key (login "bob")
 
+T = TypeVar("T")
+
 
 class DSSError(Exception):
-    def __init__(self, status: int, error_type: str, message: str, code: str | None = None) -> None:
+    def __init__(self, status: int, error_type: str, message: str) -> None:
         super().__init__(message)
         self.status = status
         self.error_type = error_type
         self.message = message
-        self.code = code
+
+    def body(self) -> dict[str, str]:
+        return {"errorType": self.error_type, "message": self.message, "detailedMessage": self.message}
 
     def response(self) -> JSONResponse:
-        body = {"errorType": self.error_type, "message": self.message, "detailedMessage": self.message}
-        if self.code:
-            body["code"] = self.code
-        return JSONResponse(body, status_code=self.status, headers={"DSS-API-Version": "1"})
+        return JSONResponse(self.body(), status_code=self.status, headers={"DSS-API-Version": "1"})
+
+
+def get_or_404(items: Mapping[Any, T], key: Any, message: str) -> T:
+    """``items[key]``, or DSS's 404 with ``message`` (``"<What> not found: <id>"``)."""
+    found = items.get(key)
+    if found is None:
+        raise DSSError(404, NOT_FOUND, message)
+    return found
 
 
 def now_ms() -> int:
@@ -80,19 +88,24 @@ class Future:
     def tick(self, now: float) -> None:
         if not self._finished and not self.aborted and now >= self.done_at:
             self._finished = True
-            if self.on_done is not None:
-                value = self.on_done()
-                if value is not None:
-                    self.result = value
+            value = self.on_done() if self.on_done is not None else None
+            if value is not None:
+                self.result = value
 
     def has_result(self, now: float) -> bool:
         self.tick(now)
         return self._finished or self.aborted
 
+    def abort(self, now: float) -> None:
+        if not self.has_result(now):
+            self.aborted = True
+            if self.on_abort is not None:
+                self.on_abort()
+
     def state(self, now: float, peek: bool) -> dict[str, Any]:
-        if self.error and self.has_result(now):
-            raise DSSError(500, self.error[0], self.error[1])
         done = self.has_result(now)
+        if self.error and done:
+            raise DSSError(500, self.error[0], self.error[1])
         out: dict[str, Any] = {
             "jobId": self.job_id,
             "hasResult": done,
@@ -115,13 +128,10 @@ class DSSState:
     """The whole emulated instance. Timers are lazy: state advances when it is read."""
 
     def __init__(self) -> None:
-        self.lock = threading.RLock()
         self.users: dict[str, User] = {DEMO_API_KEY: User("admin", admin=True), USER_API_KEY: User("bob")}
-        self.projects: dict[str, Any] = {}
+        self.projects: dict[str, dict[str, Any]] = {}  # key: the project's scenarios by id
         self.futures: dict[str, Future] = {}
         self._ids = itertools.count(1)
-        #: extra state owned by the code-studio part, keyed by its own names
-        self.extensions: dict[str, Any] = {}
 
     def new_id(self, prefix: str = "") -> str:
         return f"{prefix}{uuid.uuid4().hex[:8]}{next(self._ids)}"
@@ -131,6 +141,9 @@ class DSSState:
         fut = Future(self.new_id("job-"), owner, display_name, now, now + duration, **kwargs)
         self.futures[fut.job_id] = fut
         return fut
+
+    def future(self, job_id: str) -> Future:
+        return get_or_404(self.futures, job_id, f"Future not found: {job_id}")
 
     def authenticate(self, request: Request) -> User:
         header = request.headers.get("authorization", "")
@@ -150,7 +163,7 @@ class DSSState:
             raise DSSError(401, NOT_AUTHENTICATED, "Unknown API Key" if key else "No API key provided")
         return found
 
-    def project(self, project_key: str) -> Any:
+    def project(self, project_key: str) -> dict[str, Any]:
         found = self.projects.get(project_key)
         if found is None:
             # DSS does not reveal whether a project exists
@@ -169,7 +182,5 @@ async def json_body(request: Request, default: Any = None) -> Any:
         raise DSSError(400, ILLEGAL_ARGUMENT, f"Malformed JSON body: {exc}") from None
 
 
-def boolean(value: str | None, default: bool = False) -> bool:
-    if value is None:
-        return default
+def boolean(value: str) -> bool:
     return value.strip().lower() == "true"

@@ -1,38 +1,20 @@
 """Emulated DSS scenarios: trigger fires, runs with steps, logs, JUnit reports, futures."""
 
-from __future__ import annotations
-
 import copy
 import datetime as dt
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 from xml.sax.saxutils import escape
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from airflow_provider.testing.dataiku.core import (
-    ILLEGAL_ARGUMENT,
-    NOT_FOUND,
-    DSSError,
-    DSSState,
-    Future,
-    User,
-    boolean,
-    compact,
-    json_body,
-    now_ms,
-)
+from airflow_provider.testing.dataiku.core import ILLEGAL_ARGUMENT, DSSError, DSSState, Future, User, boolean, compact, get_or_404, json_body, now_ms
 
-OUTCOMES = ("SUCCESS", "WARNING", "FAILED", "ABORTED")
-
-
-@dataclass
-class Project:
-    key: str
-    scenarios: dict[str, Scenario] = field(default_factory=dict)
+MANUAL_TRIGGER = {"id": "manual", "type": "manual", "name": "Manual trigger"}
 
 
 @dataclass
@@ -41,21 +23,16 @@ class Fire:
     params: dict[str, Any]
     created: float
     cancelled: bool = False
-    run: Run | None = None
+    run: "Run | None" = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "trigger": {"id": "manual", "type": "manual", "name": "Manual trigger"},
-            "runId": self.trigger_run_id,
-            "params": self.params,
-            "cancelled": self.cancelled,
-        }
+        return {"trigger": dict(MANUAL_TRIGGER), "runId": self.trigger_run_id, "params": self.params, "cancelled": self.cancelled}
 
 
 @dataclass
 class Run:
     run_id: str
-    scenario: Scenario
+    scenario: "Scenario"
     fire: Fire
     start: float
     duration: float
@@ -89,7 +66,8 @@ class Run:
         if outcome:
             result: dict[str, Any] = {"outcome": outcome, "type": "SCENARIO_DONE"}
             if outcome == "FAILED":
-                result["thrown"] = {"clazz": "com.dataiku.dip.scenario.StepFailedException", "message": f"Step {self.failing_step()['name']} failed"}
+                message = f"Step {self.steps()[-1]['name']} failed"  # the last step is the one that fails
+                result["thrown"] = {"clazz": "com.dataiku.dip.scenario.StepFailedException", "message": message}
             out["result"] = result
         answer: dict[str, Any] = compact(out)
         return answer
@@ -97,65 +75,65 @@ class Run:
     def steps(self) -> list[dict[str, Any]]:
         return self.scenario.settings.get("params", {}).get("steps") or [{"id": "step_0", "name": "Run", "type": "custom_python"}]
 
-    def failing_step(self) -> dict[str, Any]:
-        return self.steps()[-1]
+    def step_runs(self, now: float, step_id: str | None = None) -> list[dict[str, Any]]:
+        """The step runs started by ``now``; only ``step_id``'s (a step id or a step run id) if given.
 
-    def step_runs(self, now: float) -> list[dict[str, Any]]:
+        The steps share the run's time; every step succeeds but the last, which ends as the run does.
+        """
         steps = self.steps()
         slot = self.duration / len(steps)
+        stop = float("inf") if self.aborted_at is None else self.aborted_at
         out = []
         for i, step in enumerate(steps):
             begin = self.start + i * slot
-            if now < begin or (self.aborted_at is not None and self.aborted_at < begin):
+            if now < begin or stop < begin:
                 break
             finish = begin + slot
-            item: dict[str, Any] = {
-                "runId": f"{self.run_id}-s{i}",
-                "retryIndex": 0,
-                "start": int(begin * 1000),
-                "step": step,
-                "additionalReportItems": [],
-            }
-            ended = now >= finish or self.aborted_at is not None
-            if ended:
-                last = i == len(steps) - 1
-                outcome = "ABORTED" if self.aborted_at is not None and self.aborted_at < finish else ("SUCCESS" if not last else self.outcome)
-                item["end"] = int(min(finish, self.aborted_at or finish) * 1000)
+            item: dict[str, Any] = {"runId": f"{self.run_id}-s{i}", "retryIndex": 0, "start": int(begin * 1000), "step": step}
+            item["additionalReportItems"] = []
+            if now >= finish or self.aborted_at is not None:
+                outcome = "ABORTED" if stop < finish else self.outcome if i == len(steps) - 1 else "SUCCESS"
+                item["end"] = int(min(finish, stop) * 1000)
                 job_id = f"Build_{step['id']}_{self.run_id}"
                 report: dict[str, Any] = {"type": "JOB_EXECUTED", "jobId": job_id, "outcome": outcome, "start": item["start"], "end": item["end"]}
                 result: dict[str, Any] = {"outcome": outcome, "type": "STEP_DONE"}
                 if outcome == "FAILED":
-                    thrown = {
+                    result["thrown"] = report["thrown"] = {
                         "clazz": "com.dataiku.dip.exceptions.DKUSQLException",
                         "title": "Job failed",
                         "message": self.error,
                         "code": "ERR_RECIPE_PYTHON_EXCEPTION",
                     }
-                    result["thrown"] = thrown
-                    report["thrown"] = thrown
                 if outcome == "WARNING":
                     result["warnings"] = {"totalCount": 1, "warnings": {"CHECK": 1}}
-                item["result"] = result
-                item["additionalReportItems"] = [report]
-            out.append(item)
+                item.update(result=result, additionalReportItems=[report])
+            if not step_id or step_id in (step["id"], item["runId"]):
+                out.append(item)
         return out
 
     def log(self, now: float, step_id: str | None) -> str:
         lines = []
-        for step_run in self.step_runs(now):
+        for step_run in self.step_runs(now, step_id):
             step = step_run["step"]
-            if step_id and step_id not in (step["id"], step_run["runId"]):
-                continue
             stamp = dt.datetime.fromtimestamp(step_run["start"] / 1000, tz=dt.UTC).strftime("%Y/%m/%d-%H:%M:%S.%f")[:-3]
             lines.append(f"[{stamp}] [INFO] [dku.scenario.step] - Running step {step['name']} ({step['type']})")
-            for n in range(3):
-                lines.append(f"[{stamp}] [INFO] [dku.job] - {step['name']}: activity {n + 1} of 3 done")
+            lines += [f"[{stamp}] [INFO] [dku.job] - {step['name']}: activity {n + 1} of 3 done" for n in range(3)]
             result = step_run.get("result")
             if result:
                 if result["outcome"] == "FAILED":
                     lines.append(f"[{stamp}] [ERROR] [dku.job] - {self.error}")
                 lines.append(f"[{stamp}] [INFO] [dku.scenario.step] - Step {step['name']} done: {result['outcome']}")
         return "\n".join(lines) + ("\n" if lines else "")
+
+    def junit(self, now: float, step_id: str | None) -> str:
+        cases = []
+        for step_run in self.step_runs(now, step_id):
+            outcome = (step_run.get("result") or {}).get("outcome", "RUNNING")
+            failure = f'<failure message="{escape(self.error)}"/>' if outcome == "FAILED" else ""
+            cases.append(f'<testcase classname="{escape(self.scenario.id)}" name="{escape(step_run["step"]["name"])}">{failure}</testcase>')
+        failures = sum("<failure" in c for c in cases)
+        suite = f'<testsuite name="{escape(self.scenario.id)}" tests="{len(cases)}" failures="{failures}">'
+        return f'<?xml version="1.0" encoding="UTF-8"?>\n{suite}{"".join(cases)}</testsuite>\n'
 
 
 @dataclass
@@ -182,6 +160,12 @@ class Scenario:
             "markedAsTest": bool(self.settings.get("markedAsTest")),
         }
 
+    def light(self, now: float) -> dict[str, Any]:
+        """The scenario as the scenario list shows it (``/light`` adds to this)."""
+        current = self.current(now)
+        return {**self.ref(), "active": self.settings.get("active"), "running": current is not None,
+                "start": int(current.start * 1000) if current else 0, "tags": self.settings.get("tags", [])}  # fmt: skip
+
     def current(self, now: float) -> Run | None:
         return next((r for r in reversed(self.runs) if r.end(now) is None), None)
 
@@ -199,9 +183,9 @@ class Scenarios:
         #: routes run in a thread pool: two requests ticking at once must not both start a run
         self._clock = threading.Lock()
 
-    # --- knobs and seeding -------------------------------------------------------------
-    def add_project(self, key: str) -> Project:
-        project: Project = self.state.projects.setdefault(key, Project(key))
+    def add_project(self, key: str) -> dict[str, Scenario]:
+        """A project (its scenarios by id) is made when first named."""
+        project: dict[str, Scenario] = self.state.projects.setdefault(key, {})
         return project
 
     def add_scenario(self, project_key: str, scenario_id: str, name: str | None = None, *, steps: list[dict[str, Any]] | None = None,
@@ -217,20 +201,13 @@ class Scenarios:
         scenario = Scenario(project_key, scenario_id, name or scenario_id, settings, **knobs)
         if type != "step_based":
             scenario.script = "from dataiku.scenario import Scenario\nScenario().build_dataset('orders')\n"
-        project.scenarios[scenario_id] = scenario
+        project[scenario_id] = scenario
         return scenario
 
     def scenario(self, project_key: str, scenario_id: str) -> Scenario:
-        project = self.state.project(project_key)
-        found: Scenario | None = project.scenarios.get(scenario_id)
-        if found is None:
-            raise DSSError(404, NOT_FOUND, f"Scenario not found: {project_key}.{scenario_id}")
-        return found
+        scenarios: dict[str, Scenario] = self.state.project(project_key)
+        return get_or_404(scenarios, scenario_id, f"Scenario not found: {project_key}.{scenario_id}")
 
-    def all_runs(self) -> list[Run]:
-        return [r for p in self.state.projects.values() for s in getattr(p, "scenarios", {}).values() for r in s.runs]
-
-    # --- time ---------------------------------------------------------------------------
     def fire(self, scenario: Scenario, params: dict[str, Any], now: float) -> Fire:
         """Record a trigger fire; the clock turns it into a run after ``fire_delay``."""
         fire = Fire(self.state.new_id("manual-"), params, now)
@@ -270,49 +247,32 @@ class Scenarios:
         return run
 
 
-def _run_or_404(scenario: Scenario, run_id: str) -> Run:
-    for run in scenario.runs:
-        if run.run_id == run_id:
-            return run
-    raise DSSError(404, NOT_FOUND, f"Scenario run not found: {scenario.project_key}.{scenario.id}.{run_id}")
-
-
-def junit(run: Run, now: float, step_id: str | None = None) -> str:
-    cases = []
-    for step_run in run.step_runs(now):
-        step = step_run["step"]
-        if step_id and step_id not in (step["id"], step_run["runId"]):
-            continue
-        outcome = (step_run.get("result") or {}).get("outcome", "RUNNING")
-        failure = f'<failure message="{escape(run.error)}"/>' if outcome == "FAILED" else ""
-        cases.append(f'<testcase classname="{escape(run.scenario.id)}" name="{escape(step["name"])}">{failure}</testcase>')
-    failures = sum("<failure" in c for c in cases)
-    return f'<?xml version="1.0" encoding="UTF-8"?>\n<testsuite name="{escape(run.scenario.id)}" tests="{len(cases)}" failures="{failures}">{"".join(cases)}</testsuite>\n'
-
-
 def router(part: Scenarios) -> APIRouter:
+    """The scenario and future routes; path parameters resolve to the objects they name, after DSS's auth."""
     state = part.state
-    api = APIRouter()
+    Caller = Annotated[User, Depends(state.authenticate)]
 
-    def auth(request: Request) -> User:
-        user = state.authenticate(request)
-        part.tick(time.time())
-        return user
+    def tick() -> None:
+        part.tick(time.time())  # the clock advances when state is read
+
+    def scenario(pk: str, sid: str) -> Scenario:
+        return part.scenario(pk, sid)
+
+    ScenarioArg = Annotated[Scenario, Depends(scenario)]
+
+    def run_of(s: ScenarioArg, run_id: str) -> Run:
+        return get_or_404({r.run_id: r for r in s.runs}, run_id, f"Scenario run not found: {s.project_key}.{s.id}.{run_id}")
+
+    RunArg = Annotated[Run, Depends(run_of)]
+    api = APIRouter(dependencies=[Depends(state.authenticate), Depends(tick)])
 
     @api.get("/projects/{pk}/scenarios/")
-    def list_scenarios(pk: str, request: Request) -> Any:
-        auth(request)
+    def list_scenarios(pk: str) -> Any:
         now = time.time()
-        out = []
-        for s in state.project(pk).scenarios.values():
-            current = s.current(now)
-            out.append(compact({**s.ref(), "active": s.settings.get("active"), "running": current is not None,
-                                "start": int(current.start * 1000) if current else 0, "tags": s.settings.get("tags", [])}))  # fmt: skip
-        return out
+        return [compact(s.light(now)) for s in state.project(pk).values()]
 
     @api.post("/projects/{pk}/scenarios/")
     async def create_scenario(pk: str, request: Request) -> Any:
-        auth(request)
         state.project(pk)
         body = await json_body(request, {})
         if not isinstance(body, dict) or not body.get("name"):
@@ -323,65 +283,42 @@ def router(part: Scenarios) -> APIRouter:
         return {"id": s.id, "name": s.name}
 
     @api.get("/projects/{pk}/scenarios/testing-status")
-    def testing_status(pk: str, request: Request) -> Any:
-        auth(request)
+    def testing_status(pk: str) -> Any:
         now = time.time()
-        per: dict[str, int] = {}
-        total = 0
-        for s in state.project(pk).scenarios.values():
-            finished = [r for r in s.runs if r.outcome_at(now)]
-            if s.settings.get("markedAsTest") and finished:
-                total += 1
-                outcome = finished[-1].outcome_at(now) or ""
-                per[outcome] = per.get(outcome, 0) + 1
-        return {"nbTotalRanScenarios": total, "nbScenariosPerOutcome": per}
+        per: Counter[str] = Counter()
+        for s in state.project(pk).values():
+            outcomes = [o for o in (r.outcome_at(now) for r in s.runs) if o]
+            if s.settings.get("markedAsTest") and outcomes:
+                per[outcomes[-1]] += 1  # a test scenario counts with the outcome of its last finished run
+        return {"nbTotalRanScenarios": sum(per.values()), "nbScenariosPerOutcome": dict(per)}
 
     @api.get("/projects/{pk}/discussions/SCENARIO/{sid}/")
-    def discussions(pk: str, sid: str, request: Request) -> Any:
-        auth(request)
-        part.scenario(pk, sid)
+    def discussions(s: ScenarioArg) -> Any:
         return []
 
     @api.get("/projects/{pk}/scenarios/trigger/{sid}/{tid}")
-    def trigger_fire(pk: str, sid: str, tid: str, request: Request, triggerRunId: str = "") -> Any:
-        auth(request)
-        s = part.scenario(pk, sid)
-        for fire in s.fires:
-            if fire.trigger_run_id == triggerRunId and tid == "manual":
-                return fire.to_json()
-        raise DSSError(404, NOT_FOUND, f"Trigger fire not found: {pk}.{sid}.{tid}.{triggerRunId}")
+    def trigger_fire(s: ScenarioArg, tid: str, triggerRunId: str = "") -> Any:
+        fires = {f.trigger_run_id: f for f in s.fires} if tid == "manual" else {}
+        return get_or_404(fires, triggerRunId, f"Trigger fire not found: {s.project_key}.{s.id}.{tid}.{triggerRunId}").to_json()
 
     @api.get("/projects/{pk}/scenarios/{sid}/light")
-    def light(pk: str, sid: str, request: Request) -> Any:
-        auth(request)
-        s = part.scenario(pk, sid)
-        current = s.current(time.time())
-        return compact({**s.ref(), "active": s.settings.get("active"), "running": current is not None,
-                        "start": int(current.start * 1000) if current else 0, "tags": s.settings.get("tags", []),
-                        "shortDesc": s.settings.get("shortDesc", ""),
-                        "nextRun": 0 if not s.settings.get("active") or not s.settings.get("triggers") else now_ms() + 3_600_000})  # fmt: skip
+    def light(s: ScenarioArg) -> Any:
+        next_run = now_ms() + 3_600_000 if s.settings.get("active") and s.settings.get("triggers") else 0
+        return compact({**s.light(time.time()), "shortDesc": s.settings.get("shortDesc", ""), "nextRun": next_run})
 
     @api.put("/projects/{pk}/scenarios/{sid}/light")
-    async def set_light(pk: str, sid: str, request: Request) -> Any:
-        auth(request)
-        s = part.scenario(pk, sid)
+    async def set_light(s: ScenarioArg, request: Request) -> Any:
         body = await json_body(request, {})
         # through the light view only these fields change; DSS silently drops the rest
-        for key in ("active", "checklists", "description", "shortDesc", "tags"):
-            if key in body:
-                s.settings[key] = body[key]
+        s.settings.update({key: body[key] for key in ("active", "checklists", "description", "shortDesc", "tags") if key in body})
         return {}
 
     @api.get("/projects/{pk}/scenarios/{sid}/payload")
-    async def get_payload(pk: str, sid: str, request: Request) -> Any:
-        auth(request)
-        s = part.scenario(pk, sid)
+    def get_payload(s: ScenarioArg) -> Any:
         return {"script": s.script, "extension": "py"}
 
     @api.put("/projects/{pk}/scenarios/{sid}/payload")
-    async def set_payload(pk: str, sid: str, request: Request) -> Any:
-        auth(request)
-        s = part.scenario(pk, sid)
+    async def set_payload(s: ScenarioArg, request: Request) -> Any:
         body = await json_body(request, {})
         if not isinstance(body, dict) or not isinstance(body.get("script"), str):
             raise DSSError(400, ILLEGAL_ARGUMENT, "payload needs a 'script' string")
@@ -389,35 +326,27 @@ def router(part: Scenarios) -> APIRouter:
         return {}
 
     @api.post("/projects/{pk}/scenarios/{sid}/run")
-    async def run(pk: str, sid: str, request: Request) -> Any:
-        auth(request)
-        s = part.scenario(pk, sid)
+    async def run(s: ScenarioArg, request: Request) -> Any:
         params = await json_body(request, {})
         if not isinstance(params, dict):
             raise DSSError(400, ILLEGAL_ARGUMENT, f"Trigger params must be a JSON object, got {type(params).__name__}")
         return part.fire(s, params, time.time()).to_json()
 
     @api.post("/projects/{pk}/scenarios/{sid}/abort")
-    def abort(pk: str, sid: str, request: Request) -> Any:
-        auth(request)
-        s = part.scenario(pk, sid)
+    def abort(s: ScenarioArg) -> Any:
         current = s.current(time.time())
         if current is not None:
             current.aborted_at = time.time()
         return {}
 
     @api.get("/projects/{pk}/scenarios/{sid}/get-last-runs")
-    def last_runs(pk: str, sid: str, request: Request, limit: int = 10, onlyFinishedRuns: str = "false") -> Any:
-        auth(request)
-        s = part.scenario(pk, sid)
+    def last_runs(s: ScenarioArg, limit: int = 10, onlyFinishedRuns: str = "false") -> Any:
         now = time.time()
         runs = [r for r in reversed(s.runs) if not boolean(onlyFinishedRuns) or r.end(now) is not None]
         return [r.summary(now) for r in runs[: max(0, limit)]]
 
     @api.get("/projects/{pk}/scenarios/{sid}/get-runs-by-date")
-    def runs_by_date(pk: str, sid: str, request: Request, fromDate: str = "", toDate: str = "") -> Any:
-        auth(request)
-        s = part.scenario(pk, sid)
+    def runs_by_date(s: ScenarioArg, fromDate: str = "", toDate: str = "") -> Any:
         try:
             lo = dt.datetime.strptime(fromDate, "%Y-%m-%d").replace(tzinfo=dt.UTC).timestamp() if fromDate else 0
             hi = dt.datetime.strptime(toDate, "%Y-%m-%d").replace(tzinfo=dt.UTC).timestamp() if toDate else float("inf")
@@ -427,109 +356,66 @@ def router(part: Scenarios) -> APIRouter:
         return [r.summary(now) for r in reversed(s.runs) if lo <= r.start < hi]
 
     @api.get("/projects/{pk}/scenarios/{sid}/get-run-for-trigger")
-    def run_for_trigger(pk: str, sid: str, request: Request, triggerId: str = "", triggerRunId: str = "") -> Any:
-        auth(request)
-        s = part.scenario(pk, sid)
-        for fire in s.fires:
-            if fire.trigger_run_id == triggerRunId and fire.run is not None:
-                return {"scenarioRun": fire.run.summary(time.time())}
-        return {}
+    def run_for_trigger(s: ScenarioArg, triggerId: str = "", triggerRunId: str = "") -> Any:
+        runs = [f.run for f in s.fires if f.trigger_run_id == triggerRunId and f.run is not None]
+        return {"scenarioRun": runs[0].summary(time.time())} if runs else {}
 
     @api.get("/projects/{pk}/scenarios/{sid}")
-    def get_settings(pk: str, sid: str, request: Request) -> Any:
-        auth(request)
-        return copy.deepcopy(part.scenario(pk, sid).settings)
+    def get_settings(s: ScenarioArg) -> Any:
+        return copy.deepcopy(s.settings)
 
     @api.put("/projects/{pk}/scenarios/{sid}")
-    async def save_settings(pk: str, sid: str, request: Request) -> Any:
-        auth(request)
-        s = part.scenario(pk, sid)
+    async def save_settings(s: ScenarioArg, request: Request) -> Any:
         body = await json_body(request, {})
         if not isinstance(body, dict):
             raise DSSError(400, ILLEGAL_ARGUMENT, "scenario settings must be a JSON object")
-        body.update(projectKey=pk, id=sid)
-        s.settings = body
+        s.settings = {**body, "projectKey": s.project_key, "id": s.id}
         s.name = body.get("name", s.name)
         return {}
 
     @api.delete("/projects/{pk}/scenarios/{sid}")
-    def delete(pk: str, sid: str, request: Request) -> Any:
-        auth(request)
-        part.scenario(pk, sid)
-        del state.projects[pk].scenarios[sid]
+    def delete(s: ScenarioArg) -> Any:
+        del state.projects[s.project_key][s.id]
         return {}
 
     @api.get("/projects/{pk}/scenarios/{sid}/{run_id}/")
-    def run_details(pk: str, sid: str, run_id: str, request: Request) -> Any:
-        auth(request)
-        run = _run_or_404(part.scenario(pk, sid), run_id)
+    def run_details(run: RunArg) -> Any:
         now = time.time()
         return {"scenarioRun": run.summary(now), "stepRuns": run.step_runs(now)}
 
     @api.get("/projects/{pk}/scenarios/{sid}/{run_id}/log")
-    def run_log(pk: str, sid: str, run_id: str, request: Request, stepId: str | None = None) -> Any:
-        auth(request)
-        run = _run_or_404(part.scenario(pk, sid), run_id)
+    def run_log(run: RunArg, stepId: str | None = None) -> Any:
         return PlainTextResponse(run.log(time.time(), stepId))
 
-    def _report(pk: str, sid: str, run_id: str, step_id: str | None) -> Response:
-        s = part.scenario(pk, sid)
-        run = _run_or_404(s, run_id)
-        if not s.settings.get("markedAsTest"):
-            raise DSSError(400, ILLEGAL_ARGUMENT, f"Scenario {pk}.{sid} is not marked as a test scenario")
-        return Response(junit(run, time.time(), step_id), media_type="application/xml")
+    def report(run: Run, step_id: str | None) -> Response:
+        if not run.scenario.settings.get("markedAsTest"):
+            raise DSSError(400, ILLEGAL_ARGUMENT, f"Scenario {run.scenario.project_key}.{run.scenario.id} is not marked as a test scenario")
+        return Response(run.junit(time.time(), step_id), media_type="application/xml")
 
     @api.get("/projects/{pk}/scenarios/{sid}/{run_id}/scenario-run-report")
-    def run_report(pk: str, sid: str, run_id: str, request: Request) -> Any:
-        auth(request)
-        return _report(pk, sid, run_id, None)
+    def run_report(run: RunArg) -> Any:
+        return report(run, None)
 
     @api.get("/projects/{pk}/scenarios/{sid}/{run_id}/step-run-report")
-    def step_report(pk: str, sid: str, run_id: str, request: Request, stepId: str = "") -> Any:
-        auth(request)
+    def step_report(run: RunArg, stepId: str = "") -> Any:
         if not stepId:
             raise DSSError(400, ILLEGAL_ARGUMENT, "stepId is required")
-        return _report(pk, sid, run_id, stepId)
-
-    return api
-
-
-def futures_router(state: DSSState, part: Scenarios) -> APIRouter:
-    api = APIRouter()
+        return report(run, stepId)
 
     @api.get("/futures/")
-    def list_futures(request: Request, withScenarios: str = "false", withNotScenarios: str = "true", allUsers: str = "false") -> Any:
-        user = state.authenticate(request)
-        part.tick(time.time())
+    def list_futures(user: Caller, withScenarios: str = "false", withNotScenarios: str = "true", allUsers: str = "false") -> Any:
         now = time.time()
-        out = []
-        for fut in state.futures.values():
-            if fut.has_result(now) or (fut.is_scenario and not boolean(withScenarios)) or (not fut.is_scenario and not boolean(withNotScenarios, True)):
-                continue
-            if not boolean(allUsers) and fut.owner != user.login:
-                continue
-            out.append(fut.state(now, peek=True))
-        return out
+        kinds = {True: boolean(withScenarios), False: boolean(withNotScenarios)}  # keyed by Future.is_scenario
+        return [f.state(now, peek=True) for f in state.futures.values()
+                if not f.has_result(now) and kinds[f.is_scenario] and (boolean(allUsers) or f.owner == user.login)]  # fmt: skip
 
     @api.get("/futures/{job_id}")
-    def get_future(job_id: str, request: Request, peek: str = "false") -> Any:
-        state.authenticate(request)
-        part.tick(time.time())
-        fut = state.futures.get(job_id)
-        if fut is None:
-            raise DSSError(404, NOT_FOUND, f"Future not found: {job_id}")
-        return fut.state(time.time(), peek=boolean(peek))
+    def get_future(job_id: str, peek: str = "false") -> Any:
+        return state.future(job_id).state(time.time(), peek=boolean(peek))
 
     @api.delete("/futures/{job_id}")
-    def abort_future(job_id: str, request: Request) -> Any:
-        state.authenticate(request)
-        fut = state.futures.get(job_id)
-        if fut is None:
-            raise DSSError(404, NOT_FOUND, f"Future not found: {job_id}")
-        if not fut.has_result(time.time()):
-            fut.aborted = True
-            if fut.on_abort is not None:
-                fut.on_abort()
+    def abort_future(job_id: str) -> Any:
+        state.future(job_id).abort(time.time())
         return JSONResponse({})
 
     return api
