@@ -319,3 +319,20 @@ def test_https_default_against_a_plain_http_server_says_scheme_mismatch(server: 
     with pytest.raises(TransportError, match="scheme mismatch"):
         asyncio.run(AqueductAsyncHook("aq_no_scheme").create_experiment("t", ""))
     assert time.monotonic() - start < 5, "a scheme mismatch is not retried"
+
+
+# --- a prepared query is reused, errors included --------------------------------------------------
+def test_a_repeated_query_answers_as_the_first_time_errors_included(server: tuple[Any, str]) -> None:
+    """The emulator keeps parsed and validated queries (a wait's batched query repeats every interval):
+    the second answer of a query, a broken one or a valid one with new variables, is graphql-core's."""
+    _, url = server
+    for _ in range(2):
+        syntax = gql(url, "query { experiments(offset: 0")
+        assert syntax["data"] is None and errors(syntax)[0].startswith("Syntax Error"), syntax
+        unknown = gql(url, "query { noSuchField }")
+        assert unknown["data"] is None and errors(unknown) == ["Cannot query field 'noSuchField' on type 'Query'."], unknown
+    query = "query($f: ExperimentFiltersInput) { experiments(offset: 0, limit: 5, filters: $f) { experimentsData { title } } }"
+    for title in ("first", "second"):
+        create(url, title)
+        answer = gql(url, query, {"f": {"title": title}})
+        assert [e["title"] for e in answer["data"]["experiments"]["experimentsData"]] == [title], answer
