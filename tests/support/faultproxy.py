@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import httpx
 from starlette.types import Receive, Scope, Send
-from support.recorder import read_body
+from support.recorder import loop_client, read_body
 
 from airflow_provider.testing.server import EmulatedReset, EmulatorServer
 
@@ -141,12 +141,7 @@ class FaultProxy:
         return None
 
     def _client(self) -> httpx.AsyncClient:
-        loop_id = id(asyncio.get_running_loop())
-        client = self._clients.get(loop_id)
-        if client is None:
-            client = httpx.AsyncClient(timeout=httpx.Timeout(120.0), follow_redirects=False)
-            self._clients[loop_id] = client
-        return client
+        return loop_client(self._clients)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

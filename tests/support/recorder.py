@@ -181,13 +181,7 @@ class RecordingProxy:
                 captured.exchanges.extend(self.exchanges[start:])
 
     def _client(self) -> httpx.AsyncClient:
-        loop_id = id(asyncio.get_running_loop())
-        client = self._clients.get(loop_id)
-        if client is None:
-            # no retries, no decoding surprises: the proxy must not change what the client sees
-            client = httpx.AsyncClient(timeout=httpx.Timeout(120.0), follow_redirects=False)
-            self._clients[loop_id] = client
-        return client
+        return loop_client(self._clients)
 
     def _record(self, scope: Scope, body: bytes, status: int, at: float) -> None:
         headers: dict[str, str] = {}
@@ -229,6 +223,17 @@ class RecordingProxy:
         out.append((b"content-length", str(len(answer.content)).encode()))
         await send({"type": "http.response.start", "status": answer.status_code, "headers": out})
         await send({"type": "http.response.body", "body": answer.content})
+
+
+def loop_client(clients: dict[int, httpx.AsyncClient]) -> httpx.AsyncClient:
+    """A proxy's upstream client for the running event loop (an httpx client is bound to its loop)."""
+    loop_id = id(asyncio.get_running_loop())
+    client = clients.get(loop_id)
+    if client is None:
+        # no retries, no decoding surprises: the proxy must not change what the client sees
+        client = httpx.AsyncClient(timeout=httpx.Timeout(120.0), follow_redirects=False)
+        clients[loop_id] = client
+    return client
 
 
 async def read_body(receive: Receive) -> bytes:
