@@ -72,6 +72,7 @@ class RemoteJobTrigger(BaseTrigger):
         return import_string(self.job_class)(**self.job_options)  # type: ignore[no-any-return]
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        _warm_supervisor(self)
         job = self.job()
         if not job.coalesce_window:
             # every wait of this loop on the same scope shares one list call per poll interval
@@ -141,28 +142,59 @@ class RemoteJobTrigger(BaseTrigger):
     async def _task_instance_state(self) -> str | object | None:
         """The task instance's state from the execution API (via the triggerer's supervisor), or ``_UNKNOWN``."""
         ti = getattr(self, "task_instance", None)
-        if ti is None:
-            return _UNKNOWN
         try:
-            from airflow.sdk.execution_time import task_runner
-            from airflow.sdk.execution_time.comms import GetTaskStates, TaskStatesResult
-
-            comms = getattr(task_runner, "SUPERVISOR_COMMS", None)
-            if comms is None:
-                return _UNKNOWN
-            map_index = getattr(ti, "map_index", -1)
-            # bounded: a busy triggerer supervisor answers late, and on_kill has 30 s in all
-            ask = GetTaskStates(dag_id=ti.dag_id, task_ids=[ti.task_id], run_ids=[ti.run_id], map_index=map_index)
-            answer = await asyncio.wait_for(comms.asend(ask), _state_timeout())
-            if not isinstance(answer, TaskStatesResult):
+            answer = await _ask_task_states(ti)
+            if ti is None or answer is None:
                 return _UNKNOWN
             states = answer.task_states.get(ti.run_id, {})
+            map_index = getattr(ti, "map_index", -1)
             key = ti.task_id if map_index is None or map_index < 0 else f"{ti.task_id}_{map_index}"
             state: str | None = states.get(key, _UNKNOWN)
             return state
         except Exception as exc:  # noqa: BLE001 - never cancel on a guess
             log.warning("could not read the task instance state: %s", exc)
             return _UNKNOWN
+
+
+async def _ask_task_states(ti: Any) -> Any:
+    """Ask the triggerer's supervisor for ``ti``'s state: its ``TaskStatesResult``, or None outside a triggerer."""
+    if ti is None:
+        return None
+    from airflow.sdk.execution_time import task_runner
+    from airflow.sdk.execution_time.comms import GetTaskStates, TaskStatesResult
+
+    comms = getattr(task_runner, "SUPERVISOR_COMMS", None)
+    if comms is None:
+        return None
+    ask = GetTaskStates(dag_id=ti.dag_id, task_ids=[ti.task_id], run_ids=[ti.run_id], map_index=getattr(ti, "map_index", -1))
+    # bounded: a busy triggerer supervisor answers late, and on_kill has 30 s in all
+    answer = await asyncio.wait_for(comms.asend(ask), _state_timeout())
+    return answer if isinstance(answer, TaskStatesResult) else None
+
+
+def _warm_supervisor(trigger: BaseTrigger) -> None:
+    """Make this process's first trigger ask the triggerer's supervisor something, in the background.
+
+    Airflow 3.3.2's triggerer supervisor builds its in-process execution API on the first request it
+    serves (Cadwyn generates every versioned route: 4.4 s on an idle core, 9-10 s in the loaded fault
+    deployment) and serves nothing else meanwhile, so every trigger's events on that triggerer wait.
+    With connections from the environment or a secrets backend, that first request used to be
+    on_kill's task-state read, at the moment a person marked a task failed: the fault suite saw the
+    other waits of that triggerer end 10-13 s late instead of 2-4 s. Asked at the first wait's start,
+    the cost lands when the triggerer starts, the way a connection stored in the database makes it.
+    """
+    global _WARMED
+    if _WARMED or getattr(trigger, "task_instance", None) is None:
+        return
+    _WARMED = True
+    work = asyncio.ensure_future(_ask_task_states(trigger.task_instance))
+    _DETACHED.add(work)
+    work.add_done_callback(_DETACHED.discard)
+    work.add_done_callback(lambda done: done.cancelled() or done.exception())  # the answer does not matter
+
+
+#: whether this process's triggerer supervisor has been asked anything yet (see _warm_supervisor)
+_WARMED = False
 
 
 def _on_kill_budget() -> float:
@@ -176,10 +208,10 @@ def _on_kill_budget() -> float:
 ON_KILL_GRACE = 0.8
 
 #: on_kill's work in flight, referenced so the loop does not drop it when on_kill is cancelled
-_DETACHED: set[asyncio.Future[None]] = set()
+_DETACHED: set[asyncio.Future[Any]] = set()
 
 
-def _settled(work: asyncio.Future[None]) -> None:
+def _settled(work: asyncio.Future[Any]) -> None:
     _DETACHED.discard(work)
     if not work.cancelled() and isinstance(work.exception(), TimeoutError):
         # nobody awaits it any more: say it here

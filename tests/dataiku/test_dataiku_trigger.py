@@ -157,6 +157,25 @@ def _deferred_trigger(ref: dict, state: str | None, monkeypatch: pytest.MonkeyPa
     return trigger, comms
 
 
+async def test_the_first_wait_in_a_triggerer_asks_its_supervisor_once(new_scenario: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Airflow builds the supervisor's execution API on its first request: a wait's start pays that, not on_kill."""
+    import asyncio
+
+    from airflow_provider.common import trigger as trigger_module
+
+    monkeypatch.setattr(trigger_module, "_WARMED", False)
+    ref = _start(new_scenario(duration=0.3))
+    first, comms = _deferred_trigger(ref, "deferred", monkeypatch)
+    second = _trigger(ref)
+    second.task_instance = first.task_instance
+    assert (await _event(first))["event"] == "done" and (await _event(second))["event"] == "done"
+    await asyncio.sleep(0)
+    from airflow.sdk.execution_time.comms import GetTaskStates
+
+    asked = [m for m in comms.asked if isinstance(m, GetTaskStates)]
+    assert [(m.dag_id, m.task_ids, m.run_ids) for m in asked] == [("d", ["t"], ["r"])]
+
+
 @pytest.mark.parametrize("state", ["failed", "success", None, "skipped"])
 async def test_on_kill_cancels_when_a_person_stopped_the_task(new_scenario: Any, monkeypatch: pytest.MonkeyPatch, state: str | None) -> None:
     sc = new_scenario(duration=30)

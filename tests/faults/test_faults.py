@@ -438,38 +438,6 @@ def _print_table(rows: dict[tuple[str, str], Row]) -> None:
 # the branch under test; the probes look for it, and once it is there the cases must pass.
 
 
-def _submit_protocol_landed(platform: str) -> bool:
-    """Issue 11 item 2: the base operator looks the run up after an unknown submit outcome (and Aqueduct can re-attach)."""
-    from airflow_provider.aqueduct.operators import AqueductExecuteExtensionOperator
-    from airflow_provider.common import operator
-
-    if not hasattr(operator, "SubmitOutcomeUnknown"):
-        return False
-    return platform != "aqueduct" or AqueductExecuteExtensionOperator.find_existing is not operator.RemoteJobOperator.find_existing
-
-
-def _fail_fast_landed() -> bool:
-    """Issue 11 item 3: waits end at the next poll on a permanent error."""
-    from airflow_provider.common import jobs
-
-    return hasattr(jobs, "permanent_failure")
-
-
-#: cases that failed in the last measurement on the shared development machine (docs/reliability.md)
-#: for reasons outside issue 11's operator work; they run and print their row, and are reported
-MEASURED_FAILING: dict[tuple[str, str], str] = {}
-
-
-def _known(case: str, platform: str, request: pytest.FixtureRequest) -> None:
-    if (case, platform) in MEASURED_FAILING:
-        request.applymarker(pytest.mark.xfail(reason=MEASURED_FAILING[(case, platform)], strict=False))
-
-
-def _expect_failure_unless(landed: bool, request: pytest.FixtureRequest, what: str) -> None:
-    if not landed:
-        request.applymarker(pytest.mark.xfail(reason=f"needs issue 11 {what}, not on this branch yet", strict=False))
-
-
 @pytest.mark.parametrize("platform", PLATFORMS)
 def test_deferred_waits_survive_triggerer_kills_and_a_stop(table: dict[tuple[str, str], Row], platform: str) -> None:
     row = table[("waits", platform)]
@@ -477,25 +445,20 @@ def test_deferred_waits_survive_triggerer_kills_and_a_stop(table: dict[tuple[str
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
-def test_ambiguous_submits_start_exactly_one_run(table: dict[tuple[str, str], Row], platform: str, request: pytest.FixtureRequest) -> None:
-    _expect_failure_unless(_submit_protocol_landed(platform), request, "item 2 (submit protocol)")
+def test_ambiguous_submits_start_exactly_one_run(table: dict[tuple[str, str], Row], platform: str) -> None:
     row = table[("ambiguous", platform)]
     assert (row.cases, row.remote_runs, row.failed, row.cancelled) == (N_AMBIGUOUS, N_AMBIGUOUS, 0, 0), row
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
-def test_a_killed_worker_retry_reattaches(table: dict[tuple[str, str], Row], platform: str, request: pytest.FixtureRequest) -> None:
-    _known("worker_kill", platform, request)
-    if platform == "aqueduct":
-        _expect_failure_unless(_submit_protocol_landed(platform), request, "item 2 (Aqueduct re-attach)")
+def test_a_killed_worker_retry_reattaches(table: dict[tuple[str, str], Row], platform: str) -> None:
     row = table[("worker_kill", platform)]
     assert row.notes[0] == f"{N_KILLS} task processes killed", row
     assert (row.cases, row.remote_runs, row.failed, row.cancelled) == (N_KILLS, N_KILLS, 0, 0), row
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
-def test_marking_a_deferred_task_failed_cancels_its_run(table: dict[tuple[str, str], Row], platform: str, request: pytest.FixtureRequest) -> None:
-    _known("mark_failed", platform, request)
+def test_marking_a_deferred_task_failed_cancels_its_run(table: dict[tuple[str, str], Row], platform: str) -> None:
     row = table[("mark_failed", platform)]
     assert (row.cases, row.remote_runs, row.failed, row.cancelled) == (1, 1, 1, 1), row
 
@@ -508,13 +471,8 @@ def test_bursts_of_transient_errors_fail_no_wait(table: dict[tuple[str, str], Ro
 
 @pytest.mark.parametrize("case", ["run_deleted", "token_revoked"])
 @pytest.mark.parametrize("platform", PLATFORMS)
-def test_a_permanent_error_fails_the_wait_within_one_interval(
-    table: dict[tuple[str, str], Row], platform: str, case: str, request: pytest.FixtureRequest
-) -> None:
-    _expect_failure_unless(_fail_fast_landed(), request, "item 3 (fail fast on permanent errors)")
+def test_a_permanent_error_fails_the_wait_within_one_interval(table: dict[tuple[str, str], Row], platform: str, case: str) -> None:
     row = table[(case, platform)]
     assert (row.cases, row.remote_runs, row.failed) == (1, 1, 1), row
     assert row.seconds_to_fail is not None, row
-    if row.seconds_to_fail > WAIT_POLL + 5:
-        # measured 10-40 s on the loaded shared machine (the worker resuming the task is part of it): reported, not passed
-        pytest.xfail(f"failed in {row.seconds_to_fail:.1f} s, over the {WAIT_POLL + 5:.0f} s target (docs/reliability.md)")
+    assert row.seconds_to_fail <= WAIT_POLL + 5, f"failed in {row.seconds_to_fail:.1f} s, over one poll interval + 5 s"
