@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider.common.errors import ProviderError
@@ -30,6 +31,13 @@ def classify(run: Run) -> JobStatus:
     return JobStatus(phase, raw, detail)
 
 
+def _statuses(project: str, run_ids: Sequence[str]) -> Flow[dict[str, JobStatus]]:
+    """The statuses of the listed runs among ``run_ids``: a window keeps one small status per wait,
+    not the whole run with its spec (at 10,000 waits the runs held were most of the triggerer's RSS)."""
+    found = yield from runs.find_runs(project, run_ids)
+    return {run_id: classify(run) for run_id, run in found.items()}
+
+
 class DigitalHubRunJob(RemoteJob):
     hook_class = "airflow_provider.digitalhub.hook.DigitalHubHook"
     async_hook_class = "airflow_provider.digitalhub.hook.DigitalHubAsyncHook"
@@ -42,9 +50,11 @@ class DigitalHubRunJob(RemoteJob):
         if self.coalesce_window > 0:
             # one newest-first listing per project and window answers every wait of the loop, final
             # state and message included; a run it does not reach is read on its own below
-            listed = yield Gather(("dh-runs", ref["project"]), ref["run_id"], self.coalesce_window, functools.partial(runs.find_runs, ref["project"]))
+            listed: JobStatus | None = yield Gather(
+                ("dh-runs", ref["project"]), ref["run_id"], self.coalesce_window, functools.partial(_statuses, ref["project"])
+            )
             if listed is not None:
-                return classify(listed)
+                return listed
         # a run deleted under us answers 404: a permanent error, so the wait ends at this poll (in
         # the triggerer), with the message that the run no longer exists
         run = yield from runs.get_run(ref["run_id"], ref["project"])
