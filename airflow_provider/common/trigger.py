@@ -142,9 +142,11 @@ class RemoteJobTrigger(BaseTrigger):
     async def _task_instance_state(self) -> str | object | None:
         """The task instance's state from the execution API (via the triggerer's supervisor), or ``_UNKNOWN``."""
         ti = getattr(self, "task_instance", None)
+        if ti is None:
+            return _UNKNOWN
         try:
             answer = await _ask_task_states(ti)
-            if ti is None or answer is None:
+            if answer is None:
                 return _UNKNOWN
             states = answer.task_states.get(ti.run_id, {})
             map_index = getattr(ti, "map_index", -1)
@@ -158,8 +160,6 @@ class RemoteJobTrigger(BaseTrigger):
 
 async def _ask_task_states(ti: Any) -> Any:
     """Ask the triggerer's supervisor for ``ti``'s state: its ``TaskStatesResult``, or None outside a triggerer."""
-    if ti is None:
-        return None
     from airflow.sdk.execution_time import task_runner
     from airflow.sdk.execution_time.comms import GetTaskStates, TaskStatesResult
 
@@ -184,13 +184,20 @@ def _warm_supervisor(trigger: BaseTrigger) -> None:
     the cost lands when the triggerer starts, the way a connection stored in the database makes it.
     """
     global _WARMED
-    if _WARMED or getattr(trigger, "task_instance", None) is None:
+    ti = getattr(trigger, "task_instance", None)
+    if _WARMED or ti is None:
         return
     _WARMED = True
-    work = asyncio.ensure_future(_ask_task_states(trigger.task_instance))
+    work = asyncio.ensure_future(_ask_task_states(ti))
     _DETACHED.add(work)
-    work.add_done_callback(_DETACHED.discard)
-    work.add_done_callback(lambda done: done.cancelled() or done.exception())  # the answer does not matter
+    work.add_done_callback(_forget)
+
+
+def _forget(work: asyncio.Future[Any]) -> None:
+    """Drop a finished warm-up: its answer (or failure) does not matter, only that it was asked."""
+    _DETACHED.discard(work)
+    if not work.cancelled():
+        work.exception()  # retrieved, so asyncio does not log it as never retrieved
 
 
 #: whether this process's triggerer supervisor has been asked anything yet (see _warm_supervisor)

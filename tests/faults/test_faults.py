@@ -434,8 +434,6 @@ def _print_table(rows: dict[tuple[str, str], Row]) -> None:
 
 
 # --- assertions, one per case and platform ---------------------------------------------------------
-# Cases that prove issue 11's operator work (items 2 and 3) are expected to fail until that work is on
-# the branch under test; the probes look for it, and once it is there the cases must pass.
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
