@@ -313,6 +313,13 @@ def worker(spec_file: str) -> None:
             return getattr(importlib.import_module(module), name)(moment=dt.datetime.fromisoformat(kwargs["moment"]))
         return recreate(Stored(path, kwargs))
 
+    # BENCH_MEMORY_TOP=<dir>: where the steady RSS goes, by allocating line (tracemalloc slows the
+    # run, so its other figures are not comparable then)
+    memory_top = os.environ.get("BENCH_MEMORY_TOP")
+    if memory_top:
+        import tracemalloc
+
+        tracemalloc.start(1)
     triggers = [rebuild(p, k) for p, k in spec["triggers"]]
     ends: list[float] = spec["ends"]
     interval: float = spec["interval"]
@@ -328,6 +335,15 @@ def worker(spec_file: str) -> None:
 
         with urllib.request.urlopen(count_url, timeout=60) as answer:
             return int(json.loads(answer.read())["count"])
+
+    def write_memory_top(folder: str, name: str) -> None:
+        import tracemalloc
+
+        stats = tracemalloc.take_snapshot().statistics("lineno")
+        total = sum(s.size for s in stats)
+        lines = [f"traced {total / 2**20:.1f} MB in {len(triggers)} triggers ({total / len(triggers):.0f} B each)"]
+        lines += [f"{s.size / 2**20:8.2f} MB {s.count:9,d} {s.traceback[0]}" for s in stats[:40]]
+        Path(folder, name).write_text("\n".join(lines) + "\n")
 
     async def main() -> dict[str, Any]:
         fired: list[float | None] = [None] * len(triggers)
@@ -353,6 +369,8 @@ def worker(spec_file: str) -> None:
             for name, at in (("steady_from", steady_from), ("steady_to", steady_to), ("ends", min(ends))):
                 if name not in marks and now >= at:
                     marks[name] = (now, time.process_time(), await asyncio.to_thread(requests_now))
+                    if name == "steady_to" and memory_top:
+                        write_memory_top(memory_top, f"{spec['variant']}-{len(triggers)}.txt")
             await asyncio.sleep(0.25)
         done_at = time.time()
         marks["done"] = (done_at, time.process_time(), await asyncio.to_thread(requests_now))
@@ -382,6 +400,7 @@ def measure(variant: str, n: int, interval: float, emulators: dict[str, Emulator
             "triggers": triggers,
             "ends": ends,
             "interval": interval,
+            "variant": variant,
             "out": f"{tmp}/out.json",
             "count_url": f"{em.url}/_emulator/requests/count" if em else None,
         }

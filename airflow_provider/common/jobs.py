@@ -11,11 +11,11 @@ import enum
 import importlib
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from airflow_provider.common.errors import ApiError, AuthError, BadRequestError, NotFoundError, SubmitOutcomeUnknown, TransportError
+from airflow_provider.common.errors import ApiError, AuthError, BadRequestError, NotFoundError, ProviderError, SubmitOutcomeUnknown, TransportError
 from airflow_provider.common.flow import Flow, Now, Sleep
 
 if TYPE_CHECKING:
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from airflow_provider.common.transport import Target
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 Ref = dict[str, Any]
 """A remote run's identity: ids and numbers only, so it can travel in XCom and trigger kwargs."""
@@ -35,10 +37,13 @@ class Phase(str, enum.Enum):
     CANCELLED = "cancelled"
     #: a state this provider does not know yet: keep waiting, never crash (anchors broke on new states)
     UNKNOWN = "unknown"
+    #: over, but the outcome is not known yet: a listing showed the run no longer running, and the
+    #: triggerer left the run's own read to the worker (``RemoteJob.settle``)
+    ENDED = "ended"
 
     @property
     def terminal(self) -> bool:
-        return self in (Phase.SUCCEEDED, Phase.FAILED, Phase.CANCELLED)
+        return self in (Phase.SUCCEEDED, Phase.FAILED, Phase.CANCELLED, Phase.ENDED)
 
 
 @dataclass(frozen=True)
@@ -101,6 +106,23 @@ class RemoteJob:
     def cancel(self, ref: Ref) -> Flow[Any]:
         raise NotImplementedError
 
+    def settle(self, ref: Ref, status: JobStatus) -> Flow[JobStatus]:
+        """The whole final status, in the worker, of a wait the triggerer ended from a listing.
+
+        At scale the triggerer does not read every ended run (10,000 reads within two intervals
+        saturate its one loop): a run it saw leave the listing ends the wait as :attr:`Phase.ENDED`,
+        and the task, which resumes anyway, reads it here. A platform whose listing carries the
+        outcome but not every detail completes the detail instead.
+        """
+        if status.phase is not Phase.ENDED:
+            return status
+        return (yield from self.read(ref))
+
+    def read(self, ref: Ref) -> Flow[JobStatus]:
+        """The run's own read, no listing involved: what a coalesced wait falls back to, and what
+        ``settle`` does. Platforms whose ``status`` coalesces override it."""
+        return (yield from self.status(ref))
+
     def log_tail(self, ref: Ref, lines: int) -> Flow[str]:
         """The last ``lines`` of the remote log; an empty string when there is none."""
         if False:  # pragma: no cover - makes this a generator
@@ -122,6 +144,25 @@ class RemoteJob:
 
     def describe(self, ref: Ref) -> str:
         return f"{self.noun} " + " ".join(f"{k}={v}" for k, v in ref.items())
+
+
+#: ended runs one triggerer loop reads itself per scope and window; the waits on the others end as
+#: ``Phase.ENDED`` and their tasks read them (``RemoteJob.settle``). A few runs ending together
+#: (a failure, a run deleted under us) are still told apart in the triggerer, within one poll
+FINAL_READS = 8
+
+
+def read_first(read: Callable[[Any], Flow[T]], items: Sequence[Hashable]) -> Flow[dict[Any, T | ProviderError]]:
+    """The :class:`Gather` flow for final reads: the first ``FINAL_READS`` items read one by one,
+    each with its own answer or its own error (one run deleted must not fail its neighbours); the
+    others are left out, so their askers end as ``Phase.ENDED``."""
+    found: dict[Any, T | ProviderError] = {}
+    for item in items[:FINAL_READS]:
+        try:
+            found[item] = yield from read(item)
+        except ProviderError as exc:
+            found[item] = exc
+    return found
 
 
 #: errors worth waiting through: the run is fine, the path to it hiccuped

@@ -132,6 +132,18 @@ class WaitingMixin(Generic[HookT]):
             raise ProviderError(f"unexpected trigger event: {event!r}")
         return event
 
+    def _final_status(self, hook: HookT, ref: Ref, status: JobStatus) -> JobStatus:
+        """The event's status made whole: the run's own read, where the triggerer left it to us."""
+        from airflow_provider.common.jobs import is_transient, permanent_failure
+
+        job = self.job()
+        try:
+            return hook.drive(job.settle(ref, status))
+        except ProviderError as exc:
+            if is_transient(exc):
+                raise
+            raise ProviderError(permanent_failure(job, ref, exc)) from None
+
     def _explain_failure(self, hook: HookT, ref: Ref, status: JobStatus) -> str:
         """Write the remote log tail and the platform's error details to the task log."""
         job = self.job()
@@ -424,6 +436,7 @@ class RemoteJobOperator(RefuseEmptyTemplates, RemoteRunLineageMixin, WaitingMixi
 
         job = self.job()
         url = job.url(hook.target, ref)
+        status = self._final_status(hook, ref, status)
         self.record_remote_outcome(ref, status, url)
         if status.phase is Phase.SUCCEEDED:
             self.log.info("%s finished: %s", job.describe(ref), status.state)

@@ -67,6 +67,7 @@ class RemoteJobSensor(RefuseEmptyTemplates, WaitingMixin[HookT], BaseSensorOpera
         return status.phase is Phase.SUCCEEDED
 
     def _evaluate(self, hook: HookT, ref: Ref, status: JobStatus) -> PokeReturnValue:
+        status = self._final_status(hook, ref, status)
         if self._reached(status):
             return PokeReturnValue(is_done=True, xcom_value={**ref, "state": status.state, "phase": status.phase.value, **status.detail})
         if status.phase.terminal and self.fail_on_other_terminal:

@@ -54,7 +54,7 @@ class DataikuScenarioRunFinishedTrigger(RemoteEventTrigger):
             ids = [self.filters["scenario_id"]]
         else:
             # the same shared listing as the scenario-run waits of this project (one key, one shape)
-            listing = yield Shared(("dss-scenarios", project), self.poll_interval, scenarios.scenarios_by_id(project))
+            listing = yield Shared(("dss-scenarios", project), self.poll_interval, scenarios.run_starts(project))
             ids = sorted(listing)
         wanted = set(self.filters["outcomes"] or FINAL_STATES)
         found = []

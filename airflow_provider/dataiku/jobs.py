@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider.common.errors import ServerError
-from airflow_provider.common.flow import Flow, Shared
-from airflow_provider.common.jobs import JobStatus, Phase, Ref, RemoteJob
+from airflow_provider.common.errors import ProviderError, ServerError
+from airflow_provider.common.flow import Flow, Gather, Shared
+from airflow_provider.common.jobs import JobStatus, Phase, Ref, RemoteJob, read_first
 from airflow_provider.dataiku.api import codestudios, futures, scenarios
 from airflow_provider.dataiku.states import STATE_PHASE
 
@@ -25,7 +26,8 @@ class ScenarioRunJob(RemoteJob):
     :param warning_is_success: whether a WARNING outcome counts as success.
     :param coalesce_window: when > 0, waits on runs of one project share one scenario-list call per
         window (in the triggerer, every wait of the loop): a run still listed as running with the
-        same start needs no call of its own. 0 polls each run's details.
+        same start needs no call of its own, and of the runs that ended, up to ``FINAL_READS`` per
+        project and window are read there, the rest by their tasks. 0 polls each run's details.
     """
 
     hook_class = "airflow_provider.dataiku.hook.DataikuHook"
@@ -49,16 +51,30 @@ class ScenarioRunJob(RemoteJob):
 
     def status(self, ref: Ref) -> Flow[JobStatus]:
         if self.coalesce_window > 0 and ref.get("start"):
-            listing = yield Shared(("dss-scenarios", ref["project_key"]), self.coalesce_window, scenarios.scenarios_by_id(ref["project_key"]))
-            item = listing.get(ref["scenario_id"])
+            project = ref["project_key"]
+            starts = yield Shared(("dss-scenarios", project), self.coalesce_window, scenarios.run_starts(project))
+            start = starts.get(ref["scenario_id"])
             # DSS runs a scenario once at a time: running with our start time means our run still runs
-            if item is not None and item.running and item.start == ref["start"]:
-                return JobStatus(Phase.RUNNING, "RUNNING", {"start": item.start})
-            # DSS lists no outcomes: the run that ended is read once for every wait on it (the
-            # transport bounds how many such reads are in flight when thousands end together)
-            key = ("dss-run", ref["project_key"], ref["scenario_id"], ref["run_id"])
-            run = yield Shared(key, self.coalesce_window, scenarios.get_run(ref["project_key"], ref["scenario_id"], ref["run_id"]))
-            return self.classify(run)
+            if start == ref["start"]:
+                return JobStatus(Phase.RUNNING, "RUNNING", {"start": start})
+            if start is not None:
+                # listed, and our run is over: DSS lists no outcomes, so a few ended runs per
+                # project and window are read here, the rest by their tasks (``settle``)
+                run = yield Gather(
+                    ("dss-ended", project),
+                    (ref["scenario_id"], ref["run_id"]),
+                    self.coalesce_window,
+                    functools.partial(read_first, functools.partial(_read_run, project)),
+                )
+                if run is None:
+                    return JobStatus(Phase.ENDED, "ENDED", {})
+                if isinstance(run, ProviderError):
+                    raise run
+                return self.classify(run)
+            # not listed (the scenario was deleted?): the run's own read tells
+        return (yield from self.read(ref))
+
+    def read(self, ref: Ref) -> Flow[JobStatus]:
         run = yield from scenarios.get_run(ref["project_key"], ref["scenario_id"], ref["run_id"])
         return self.classify(run)
 
@@ -109,42 +125,64 @@ class _DataikuJob(RemoteJob):
         return None
 
 
-def running_future_ids() -> Flow[frozenset[str]]:
-    """The ids of the connection's futures still running: one ``GET /futures/`` for every wait."""
-    listed = yield from futures.list_futures()
-    return frozenset(f.job_id for f in listed if f.job_id and not f.has_result)
+def _read_run(project_key: str, ids: tuple[str, str]) -> Flow[ScenarioRun]:
+    return (yield from scenarios.get_run(project_key, *ids))
+
+
+def _future_status(job_id: str) -> Flow[JobStatus]:
+    try:
+        state = yield from futures.get_future(job_id, peek=True)
+    except ServerError as err:
+        # DSS reports a failed future by answering its state with an error envelope
+        return JobStatus(Phase.FAILED, "FAILED", {"error": err.platform_message})
+    if not state.has_result:
+        return JobStatus(Phase.RUNNING, "RUNNING", {})
+    if state.aborted:
+        return JobStatus(Phase.CANCELLED, "ABORTED", {})
+    return JobStatus(Phase.SUCCEEDED, "DONE", {})
 
 
 class DSSFutureJob(_DataikuJob):
     """A DSS future. ``ref``: ``job_id`` (None when DSS answered at once, with nothing to wait for).
 
     In the triggerer, every wait of a connection shares one listing of its running futures per
-    window; a future that left the listing is read once, for its outcome (a failed one answers 500
-    with the error, which the listing does not carry).
+    window; a future that left the listing is read for its outcome (a failed one answers 500 with
+    the error, which the listing does not carry): up to ``FINAL_READS`` per window there, the rest
+    by their tasks when they resume. A future never listed (another user's) is read on its own.
     """
 
     noun = "job"
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        #: whether this wait saw its future in the running listing: one that leaves it has ended
+        #: (the listing shows the connection's own running futures; another user's is never in it)
+        self._listed = False
 
     def poll_key(self, ref: Ref) -> tuple[Any, ...] | None:
         return ("dss-futures",) if self.coalesce_window > 0 and ref.get("job_id") else None
 
     def status(self, ref: Ref) -> Flow[JobStatus]:
+        if self.coalesce_window > 0 and ref.get("job_id"):
+            running = yield Shared(("dss-futures",), self.coalesce_window, futures.running_job_ids())
+            if ref["job_id"] in running:
+                self._listed = True
+                return JobStatus(Phase.RUNNING, "RUNNING", {})
+            if self._listed:
+                # a failed future's error is only in its own answer: a few are read here per
+                # window, the rest by their tasks (``settle``)
+                status = yield Gather(("dss-futures-ended",), ref["job_id"], self.coalesce_window, functools.partial(read_first, _future_status))
+                if status is None:
+                    return JobStatus(Phase.ENDED, "ENDED", {})
+                if isinstance(status, ProviderError):
+                    raise status
+                return status  # type: ignore[no-any-return]
+        return (yield from self.read(ref))
+
+    def read(self, ref: Ref) -> Flow[JobStatus]:
         if not ref.get("job_id"):
             return JobStatus(Phase.SUCCEEDED, "DONE", {})
-        if self.coalesce_window > 0:
-            running = yield Shared(("dss-futures",), self.coalesce_window, running_future_ids())
-            if ref["job_id"] in running:
-                return JobStatus(Phase.RUNNING, "RUNNING", {})
-        try:
-            state = yield from futures.get_future(ref["job_id"], peek=True)
-        except ServerError as err:
-            # DSS reports a failed future by answering its state with an error envelope
-            return JobStatus(Phase.FAILED, "FAILED", {"error": err.platform_message})
-        if not state.has_result:
-            return JobStatus(Phase.RUNNING, "RUNNING", {})
-        if state.aborted:
-            return JobStatus(Phase.CANCELLED, "ABORTED", {})
-        return JobStatus(Phase.SUCCEEDED, "DONE", {})
+        return (yield from _future_status(ref["job_id"]))
 
     def cancel(self, ref: Ref) -> Flow[Any]:
         if ref.get("job_id"):

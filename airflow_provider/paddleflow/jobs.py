@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider.common.flow import Flow, Gather, Shared
+from airflow_provider.common.flow import Flow, Gather
 from airflow_provider.common.jobs import JobStatus, Phase, Ref, RemoteJob
 from airflow_provider.paddleflow import models
 from airflow_provider.paddleflow.api import runs
@@ -13,6 +14,18 @@ from airflow_provider.paddleflow.states import FINAL_STATES, STATE_PHASE
 
 if TYPE_CHECKING:
     from airflow_provider.common.transport import Target
+
+
+def _status(run: dict[str, Any], more: dict[str, Any] | None = None) -> JobStatus:
+    """A run's (or a listed brief's) status; only the run itself has the step summary."""
+    status = str(run.get("status", ""))
+    return JobStatus(STATE_PHASE.get(status, Phase.UNKNOWN), status, {"run_msg": run.get("runMsg", ""), **(more or {})})
+
+
+def _statuses(run_ids: Sequence[str]) -> Flow[dict[str, JobStatus]]:
+    """The listed runs' statuses: a window keeps one small status per wait, not the brief."""
+    found = yield from runs.find_runs(run_ids)
+    return {run_id: _status(brief) for run_id, brief in found.items()}
 
 
 class PaddleFlowRunJob(RemoteJob):
@@ -25,17 +38,22 @@ class PaddleFlowRunJob(RemoteJob):
 
     def status(self, ref: Ref) -> Flow[JobStatus]:
         if self.coalesce_window > 0:
-            # one runFilter listing per connection and window answers every wait of the loop
-            brief = yield Gather(("pf-runs",), ref["run_id"], self.coalesce_window, runs.find_runs)
-            if brief is not None and brief.get("status") not in FINAL_STATES:
-                status = str(brief.get("status", ""))
-                return JobStatus(STATE_PHASE.get(status, Phase.UNKNOWN), status, {"run_msg": brief.get("runMsg", "")})
-            # ended (or not listed): the step summary is only in the run itself; waits on one run share the read
-            run = yield Shared(("pf-run", ref["run_id"]), self.coalesce_window, runs.show_run(ref["run_id"]))
-        else:
-            run = yield from runs.show_run(ref["run_id"])
-        status = str(run.get("status", ""))
-        return JobStatus(STATE_PHASE.get(status, Phase.UNKNOWN), status, {"run_msg": run.get("runMsg", ""), "jobs": job_summary(run)})
+            # one runFilter listing per connection and window answers every wait of the loop, its
+            # end included; the step summary is only in the run itself, which the task reads when
+            # it resumes (``settle``): 10,000 reads as runs end would saturate the triggerer
+            listed: JobStatus | None = yield Gather(("pf-runs",), ref["run_id"], self.coalesce_window, _statuses)
+            if listed is not None:
+                return listed
+        return (yield from self.read(ref))
+
+    def read(self, ref: Ref) -> Flow[JobStatus]:
+        run = yield from runs.show_run(ref["run_id"])
+        return _status(run, {"jobs": job_summary(run)})
+
+    def settle(self, ref: Ref, status: JobStatus) -> Flow[JobStatus]:
+        if "jobs" in status.detail or not status.phase.terminal:
+            return status
+        return (yield from self.read(ref))
 
     def cancel(self, ref: Ref) -> Flow[Any]:
         run = yield from runs.show_run(ref["run_id"])

@@ -60,6 +60,31 @@ def test_warning_outcome_accepted_or_failing(warning_is_success: bool, new_scena
     assert _states(dag_run) == {"run": "success" if warning_is_success else "failed"}
 
 
+def test_a_run_the_triggerer_left_unread_is_read_by_its_task(new_scenario: Any, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]) -> None:
+    """At scale the triggerer ends most waits with ENDED (outcome unread): the operator and the
+    sensor read the outcome when they resume, failure details included."""
+    import airflow_provider.common.jobs
+
+    monkeypatch.setattr(airflow_provider.common.jobs, "FINAL_READS", 0)  # every ended run left to its task
+    ok = new_scenario(duration=0.4)
+    bad = new_scenario(duration=0.4, outcome="FAILED", error="Job failed: column amount is missing")
+    watched = new_scenario(duration=0.4, outcome="FAILED")
+    with _dag("settle") as dag:
+        DataikuRunScenarioOperator(task_id="ok", project_key="TEST", scenario_id=ok.id, deferrable=True, poll_interval=0.1)
+        DataikuRunScenarioOperator(task_id="bad", project_key="TEST", scenario_id=bad.id, deferrable=True, poll_interval=0.1)
+        start = DataikuRunScenarioOperator(task_id="start", project_key="TEST", scenario_id=watched.id, wait_for_completion=False)
+        start >> DataikuScenarioRunSensor(
+            task_id="watch", project_key="TEST", scenario_id=watched.id, which="current", deferrable=True, poke_interval=0.1, timeout=30
+        )
+    dag_run = run_dag(dag)
+    out = capfd.readouterr().out
+    assert _states(dag_run) == {"ok": "success", "bad": "failed", "start": "success", "watch": "failed"}
+    result = task_outcomes(dag_run)["ok"]["result"]
+    assert (result["state"], result["outcome"], result["waited"]) == ("SUCCESS", "SUCCESS", "deferred")
+    assert "step 'Check B': Job failed: column amount is missing (DKUSQLException)" in out
+    assert "ended FAILED, not in SUCCESS/WARNING" in out
+
+
 def test_timeout_aborts_the_remote_run(new_scenario: Any, capfd: pytest.CaptureFixture[str]) -> None:
     sc = new_scenario(duration=60)
     with _dag("timeout") as dag:

@@ -282,10 +282,11 @@ async def test_coalesced_waits_share_one_list_call_per_interval(new_scenario: An
     before_list = len(list_calls_now())
     triggers = [_trigger(ref, poll_interval=0.2, job_options={"coalesce_window": 0.2}) for ref in refs]
     events = await asyncio.gather(*(_event(t) for t in triggers))
-    assert all(e["event"] == "done" and e["status"]["state"] == "SUCCESS" for e in events)
+    assert all(e["event"] == "done" and e["status"]["state"] in ("SUCCESS", "ENDED") for e in events)
     calls = dss[0].faults.calls("GET", f"/projects/{project}/")
     list_calls = list_calls_now()[before_list:]
     detail_calls = [c for c in calls if c.path.count("/") > 6 and c.path.endswith("/") and "get-" not in c.path]
-    # ~1.3 s of waiting at 0.2 s: about 7 list calls, and one detail read per run once it ended
+    # ~1.3 s of waiting at 0.2 s: about 7 list calls, and one detail read per run whose event
+    # carries its outcome (the others are read by their tasks)
     assert 3 <= len(list_calls) <= 12, len(list_calls)
-    assert len(refs) <= len(detail_calls) <= 2 * len(refs), len(detail_calls)
+    assert len(detail_calls) == sum(e["status"]["state"] == "SUCCESS" for e in events) >= 1, len(detail_calls)

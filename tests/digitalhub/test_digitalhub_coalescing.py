@@ -66,3 +66,17 @@ async def test_a_run_beyond_the_page_window_is_read_on_its_own(dhcore: Any, dh_s
     assert all(f is not None and f.payload["event"] == "done" for f in fired)
     own_reads = {r.path.rsplit("/", 1)[-1] for r in emulator.faults.requests[mark:] if r.method == "GET" and not r.path.endswith("/runs")}
     assert own_reads == {old["run_id"]}, "only the run the listing cannot see is read on its own"
+
+
+def test_a_listing_page_with_unexpected_types_is_read_the_lenient_way() -> None:
+    from airflow_provider.common.errors import ApiError
+    from airflow_provider.common.flow import run_sync
+    from airflow_provider.digitalhub.api import runs
+
+    page = b'{"content": [{"id": "r1", "kind": "python+job:run", "status": {"state": "COMPLETED"}, "spec": {"x": 1}}, {"id": "r2", "status": null}], "totalPages": 1}'
+    found = run_sync(runs.find_runs("p", ["r1", "r2"]), lambda call: page, lambda s: None, lambda: 0.0)
+    assert (found["r1"].status, found["r1"].project, found["r1"].kind) == ({"state": "COMPLETED"}, "p", "python+job:run")
+    assert found["r2"].status == {}
+    # a proxy's HTML page is an answer without JSON, named as such
+    with pytest.raises(ApiError, match="expected JSON from digitalhub"):
+        run_sync(runs.find_runs("p", ["r1"]), lambda call: b"<html>bad gateway</html>", lambda s: None, lambda: 0.0)
