@@ -31,20 +31,27 @@ class AqueductTaskJob(RemoteJob):
         return ("aq-tasks",) if self.coalesce_window > 0 else None
 
     def status(self, ref: Ref) -> Flow[JobStatus]:
-        task: models.Task | None = None
         if self.coalesce_window > 0:
-            # one batched query per server and window for every waited task of the loop (state only);
-            # the tasks that ended are read again together, with their output
-            task = yield Gather(("aq-tasks",), ref["task_id"], self.coalesce_window, tasks.get_task_states)
-            if task is not None and task.task_status in FINAL_STATES:
-                task = yield Gather(("aq-tasks-ended",), ref["task_id"], self.coalesce_window, tasks.get_tasks_by_id)
-        if task is None:
-            task = yield from tasks.get_task(ref["task_id"])
-        return self.classify(task)
+            # one batched query per server and window for every waited task of the loop: state and
+            # result code, so the phase is final; the output is read by the task when it resumes
+            # (``settle``), not by the triggerer for thousands of tasks that end together
+            task: models.Task | None = yield Gather(("aq-tasks",), ref["task_id"], self.coalesce_window, tasks.get_task_states)
+            if task is not None:
+                return self.classify(task)
+        return (yield from self.read(ref))
 
-    def classify(self, task: models.Task) -> JobStatus:
+    def read(self, ref: Ref) -> Flow[JobStatus]:
+        task = yield from tasks.get_task(ref["task_id"])
+        return self.classify(task, with_output=True)
+
+    def settle(self, ref: Ref, status: JobStatus) -> Flow[JobStatus]:
+        if "stdout_tail" in status.detail or not status.phase.terminal:
+            return status
+        return (yield from self.read(ref))
+
+    def classify(self, task: models.Task, with_output: bool = False) -> JobStatus:
         detail: dict[str, Any] = {"result_code": task.result_code, "extension": task.extension_name, "action": task.action_name}
-        if task.task_status in FINAL_STATES:
+        if with_output and task.task_status in FINAL_STATES:
             detail.update(stdout_tail=tail(task.std_out, 20), stderr_tail=tail(task.std_err, 20))
         phase = STATE_PHASE.get(task.task_status, Phase.UNKNOWN)
         if phase is Phase.FAILED and self.accept_nonzero and task.result_code is not None:

@@ -248,12 +248,16 @@ def _masked(mask: Callable[[str], T] | None, step: Mask) -> T:
     return mask(step.secret)
 
 
+#: how an async driver runs a nested flow (a shared value's, a batch's) with its own I/O
+Run = Callable[["Flow[Any]"], Awaitable[Any]]
+
+
 class Coalescer(Protocol):
     """What the async driver needs to serve :class:`Shared`, :class:`Gather` and aligned :class:`Sleep` steps."""
 
-    def shared(self, step: Shared, compute: Callable[[], Awaitable[Any]]) -> Awaitable[Any]: ...
+    def shared(self, step: Shared, run: Run) -> Awaitable[Any]: ...
 
-    def gather(self, step: Gather, compute: Callable[[Sequence[Any]], Awaitable[Mapping[Any, Any]]]) -> Awaitable[Any]: ...
+    def gather(self, step: Gather, run: Run) -> Awaitable[Any]: ...
 
     def pace(self, step: Sleep) -> float: ...
 
@@ -267,35 +271,33 @@ async def run_async(
     mask: Callable[[str], Awaitable[None]] | None = None,
 ) -> T:
     """``coalescer`` serves :class:`Shared`, :class:`Gather` and aligned :class:`Sleep` steps (see
-    ``SharedValues``); without one, shared and gathered steps just run for this flow alone."""
+    ``SharedValues``); without one, shared and gathered steps just run for this flow alone.
+
+    A triggerer holds thousands of these frames asleep at once, so nothing a step used is kept in a
+    local while the next one waits (at 10,000 waits, each kept closure or answer is megabytes).
+    """
+
+    def run(nested: Flow[Any]) -> Awaitable[Any]:
+        return run_async(nested, execute, sleep, now, coalescer, mask)
+
     runner = FlowRunner(flow)
     done, value = runner.first()
     while not done:
+        result: Any = None
         try:
             if isinstance(value, Sleep):
                 await sleep(coalescer.pace(value) if coalescer is not None and value.align is not None else value.seconds)
-                result: Any = None
             elif isinstance(value, Now):
                 result = now()
             elif isinstance(value, Mask):
                 result = await _masked(mask, value)
             elif isinstance(value, Shared):
-                step = value
-
-                def compute(step: Shared = step) -> Any:
-                    return run_async(step.flow, execute, sleep, now, coalescer, mask)
-
-                result = await (coalescer.shared(step, compute) if coalescer is not None else compute())
+                result = await (coalescer.shared(value, run) if coalescer is not None else run(value.flow))
             elif isinstance(value, Gather):
-                batch = value
-
-                def compute_batch(items: Sequence[Any], batch: Gather = batch) -> Any:
-                    return run_async(batch.flow(items), execute, sleep, now, coalescer, mask)
-
                 if coalescer is not None:
-                    result = await coalescer.gather(batch, compute_batch)
+                    result = await coalescer.gather(value, run)
                 else:
-                    result = (await compute_batch((batch.item,))).get(batch.item)
+                    result = (await run(value.flow((value.item,)))).get(value.item)
             else:
                 result = await execute(value)
         except Exception as exc:  # noqa: BLE001 - handed to the flow, which may catch it
@@ -304,6 +306,15 @@ async def run_async(
         done, value = runner.send(result)
     # the flow's own return annotation is the promise: a generator's result is not checked at run time
     return cast(T, value)
+
+
+def batch_of(run: Run, make: Callable[[Sequence[Any]], Flow[Mapping[Any, Any]]]) -> Callable[[Sequence[Any]], Awaitable[Mapping[Any, Any]]]:
+    """A :class:`Gather` step's computation: ``make(items)`` run by ``run``."""
+    return functools.partial(_run_batch, run, make)
+
+
+def _run_batch(run: Run, make: Callable[[Sequence[Any]], Flow[Mapping[Any, Any]]], items: Sequence[Any]) -> Awaitable[Mapping[Any, Any]]:
+    return run(make(items))
 
 
 #: how long a batch waits for more askers after the first one (waits woken together ask within this)

@@ -17,14 +17,14 @@ import asyncio
 import functools
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
 from airflow.sdk import BaseHook
 
 from airflow_provider.common.errors import ConfigError, ProviderError
-from airflow_provider.common.flow import Call, Flow, Gather, Shared, SharedValues, Sleep, failed, run_async, run_sync
+from airflow_provider.common.flow import Call, Flow, Gather, Run, Shared, SharedValues, Sleep, batch_of, failed, run_async, run_sync
 from airflow_provider.common.retry import RetryPolicy
 from airflow_provider.common.session import SessionAuth, with_session
 from airflow_provider.common.transport import (
@@ -271,8 +271,9 @@ class AsyncPlatformHook(_PlatformHookMixin):
             await amask_secret(secret)
         return _LoopConnection(AsyncTransport(target, type(self).parse_error, pool_key=(self.conn_id, target.base_url, target.verify)), born)
 
-    async def drive(self, flow: Flow[T]) -> T:
-        return await run_async(flow, self._execute, asyncio.sleep, time.time, coalescer=self)
+    def drive(self, flow: Flow[T]) -> Coroutine[Any, Any, T]:
+        # the coroutine itself, not one that awaits it: one frame less per wait in the triggerer
+        return run_async(flow, self._execute, asyncio.sleep, time.time, coalescer=self)
 
     # --- Coalescer: values and batches are per connection (two connections to one host may see different things)
     def _store(self) -> SharedValues:
@@ -282,11 +283,11 @@ class AsyncPlatformHook(_PlatformHookMixin):
             store = _SHARED_BY_LOOP[loop] = SharedValues()
         return store
 
-    def shared(self, step: Shared, compute: Callable[[], Awaitable[Any]]) -> Awaitable[Any]:
-        return self._store().get((self.conn_id, *step.key), step.max_age, compute)
+    def shared(self, step: Shared, run: Run) -> Awaitable[Any]:
+        return self._store().get((self.conn_id, *step.key), step.max_age, functools.partial(run, step.flow))
 
-    def gather(self, step: Gather, compute: Callable[[Sequence[Any]], Awaitable[Mapping[Any, Any]]]) -> Awaitable[Any]:
-        return self._store().gather((self.conn_id, *step.key), step.item, step.window, compute)
+    def gather(self, step: Gather, run: Run) -> Awaitable[Any]:
+        return self._store().gather((self.conn_id, *step.key), step.item, step.window, batch_of(run, step.flow))
 
     def pace(self, step: Sleep) -> float:
         assert step.align is not None

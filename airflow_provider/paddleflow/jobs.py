@@ -23,9 +23,15 @@ def _status(run: dict[str, Any], more: dict[str, Any] | None = None) -> JobStatu
 
 
 def _statuses(run_ids: Sequence[str]) -> Flow[dict[str, JobStatus]]:
-    """The listed runs' statuses: a window keeps one small status per wait, not the brief."""
+    """The listed runs' statuses: a window keeps one status per distinct state and message (most
+    waits share one: running, no message), not a brief per wait."""
     found = yield from runs.find_runs(run_ids)
-    return {run_id: _status(brief) for run_id, brief in found.items()}
+    shared: dict[tuple[Any, Any], JobStatus] = {}
+    statuses = {}
+    for run_id, brief in found.items():
+        said = (brief.get("status"), brief.get("runMsg"))
+        statuses[run_id] = shared.get(said) or shared.setdefault(said, _status(brief))
+    return statuses
 
 
 class PaddleFlowRunJob(RemoteJob):

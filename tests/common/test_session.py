@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable
 from typing import Any
 
 import pytest
 
 from airflow_provider.common.errors import ApiError
-from airflow_provider.common.flow import Call, Gather, Shared, SharedValues, Sleep, run_async, run_sync
+from airflow_provider.common.flow import Call, Gather, Run, Shared, SharedValues, Sleep, batch_of, run_async, run_sync
 from airflow_provider.common.session import SessionAuth, with_session
 
 LOGIN = Call("POST", "/login", json={"user": "u"}, anonymous=True)
@@ -80,11 +80,11 @@ class LoopCoalescer:
     def __init__(self) -> None:
         self.store = SharedValues()
 
-    def shared(self, step: Shared, compute: Callable[[], Awaitable[Any]]) -> Awaitable[Any]:
-        return self.store.get(step.key, step.max_age, compute)
+    def shared(self, step: Shared, run: Run) -> Awaitable[Any]:
+        return self.store.get(step.key, step.max_age, lambda: run(step.flow))
 
-    def gather(self, step: Gather, compute: Callable[[Sequence[Any]], Awaitable[Mapping[Any, Any]]]) -> Awaitable[Any]:
-        return self.store.gather(step.key, step.item, step.window, compute)
+    def gather(self, step: Gather, run: Run) -> Awaitable[Any]:
+        return self.store.gather(step.key, step.item, step.window, batch_of(run, step.flow))
 
     def pace(self, step: Sleep) -> float:
         return step.seconds

@@ -4,17 +4,17 @@ wire: reference/digitalhub.md §4, §6), one flow each."""
 from __future__ import annotations
 
 import base64
-import json
 import re
 import uuid as uuidlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import TypeAdapter
 from typing_extensions import TypedDict
 
-from airflow_provider.common.errors import ApiError, ConfigError, NotFoundError
+from airflow_provider.common.decoding import decode_fields
+from airflow_provider.common.errors import ConfigError, NotFoundError
 from airflow_provider.common.flow import Call, Expect, Flow, Now, Sleep
 from airflow_provider.common.transport import quote_segment as q
 from airflow_provider.digitalhub.api.projects import sdk_timestamp
@@ -149,19 +149,6 @@ FIND_PAGE_SIZE = 1000
 FIND_MAX_PAGES = 5
 
 
-def _briefs(body: bytes) -> Any:
-    try:
-        return _BRIEF_PAGE.validate_json(body or b"{}")
-    except ValidationError:
-        pass
-    # a field of an unexpected type (a null status, say): the lenient way, every field decoded
-    try:
-        return json.loads(body) or {}
-    except ValueError:
-        snippet = body[:200].decode("utf-8", errors="replace")
-        raise ApiError(f"expected JSON from digitalhub, got: {snippet!r}", status=200, method="GET") from None
-
-
 def find_runs(project: str, run_ids: Sequence[str], max_pages: int | None = None, size: int | None = None) -> Flow[dict[str, Run]]:
     """The runs among ``run_ids`` found in the project's newest runs: one listing for many waits.
 
@@ -176,7 +163,7 @@ def find_runs(project: str, run_ids: Sequence[str], max_pages: int | None = None
     page = 0
     while wanted - found.keys() and page < max_pages:
         body = yield _page(project, page, size, {"sort": "created,DESC"}, expect="bytes")
-        envelope = _briefs(body)
+        envelope = decode_fields(_BRIEF_PAGE, body, "digitalhub")
         content = envelope.get("content") or []
         for item in content:
             if isinstance(item, dict) and item.get("id") in wanted:

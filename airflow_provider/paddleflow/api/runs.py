@@ -7,8 +7,12 @@ Every route is under ``/api/paddleflow/v1``; lists page with ``maxKeys``/``marke
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
+from pydantic import TypeAdapter
+from typing_extensions import TypedDict
+
+from airflow_provider.common.decoding import decode_fields
 from airflow_provider.common.errors import ConfigError
 from airflow_provider.common.flow import Call, Flow
 from airflow_provider.paddleflow.api.base import api_path, b64, drop_none, list_page, yaml_text
@@ -75,8 +79,24 @@ def _chunks(ids: Sequence[str]) -> list[list[str]]:
     return [c for c in chunks if c]
 
 
+class _Brief(TypedDict, total=False):
+    runID: str
+    status: str
+    runMsg: str
+
+
+class _BriefPage(TypedDict, total=False):
+    runList: list[_Brief]
+    nextMarker: str | None
+    isTruncated: bool
+
+
+#: a ``runFilter`` page as a wait reads it: id, status and message of each run, nothing else built
+_BRIEF_PAGE = TypeAdapter(_BriefPage)
+
+
 def find_runs(run_ids: Sequence[str]) -> Flow[dict[str, dict[str, Any]]]:
-    """Run briefs (``status``, ``runMsg``, times) of many runs in a few ``GET /run?runFilter=a,b,...`` pages.
+    """Run briefs (``runID``, ``status``, ``runMsg``) of many runs in a few ``GET /run?runFilter=a,b,...`` pages.
 
     A filtered listing may end with an empty page (PaddleFlow compares the marker with the last run
     of all users), so paging stops once every id of the chunk was seen. Runs missing from the
@@ -86,11 +106,11 @@ def find_runs(run_ids: Sequence[str]) -> Flow[dict[str, dict[str, Any]]]:
     for chunk in _chunks(sorted(set(run_ids))):
         marker: str | None = None
         while True:
-            data = yield Call("GET", api_path("run"), params={"runFilter": ",".join(chunk), "maxKeys": FIND_CHUNK, "marker": marker})
-            data = data or {}
+            params = {"runFilter": ",".join(chunk), "maxKeys": FIND_CHUNK, "marker": marker}
+            data = decode_fields(_BRIEF_PAGE, (yield Call("GET", api_path("run"), params=params, expect="bytes")), "paddleflow")
             for brief in data.get("runList") or []:
                 if isinstance(brief, dict) and brief.get("runID"):
-                    found[brief["runID"]] = brief
+                    found[brief["runID"]] = cast("dict[str, Any]", brief)
             marker = data.get("nextMarker")
             if not data.get("isTruncated") or not marker or all(r in found for r in chunk):
                 break
