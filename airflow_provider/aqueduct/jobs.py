@@ -22,6 +22,7 @@ class AqueductTaskJob(RemoteJob):
     hook_class = "airflow_provider.aqueduct.hook.AqueductHook"
     async_hook_class = "airflow_provider.aqueduct.hook.AqueductAsyncHook"
     noun = "task"
+    read_detail = "stdout_tail"
 
     def __init__(self, accept_nonzero: bool = False) -> None:
         super().__init__(accept_nonzero=accept_nonzero)
@@ -43,11 +44,6 @@ class AqueductTaskJob(RemoteJob):
     def read(self, ref: Ref) -> Flow[JobStatus]:
         task = yield from tasks.get_task(ref["task_id"])
         return self.classify(task, with_output=True)
-
-    def settle(self, ref: Ref, status: JobStatus) -> Flow[JobStatus]:
-        if "stdout_tail" in status.detail or not status.phase.terminal:
-            return status
-        return (yield from self.read(ref))
 
     def classify(self, task: models.Task, with_output: bool = False) -> JobStatus:
         detail: dict[str, Any] = {"result_code": task.result_code, "extension": task.extension_name, "action": task.action_name}

@@ -8,6 +8,7 @@ or inside the triggerer (async hook), so the two waiting modes cannot diverge.
 from __future__ import annotations
 
 import enum
+import functools
 import importlib
 import logging
 import re
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from airflow_provider.common.errors import ApiError, AuthError, BadRequestError, NotFoundError, ProviderError, SubmitOutcomeUnknown, TransportError
-from airflow_provider.common.flow import Flow, Now, Sleep
+from airflow_provider.common.flow import Flow, Gather, Now, Sleep
 
 if TYPE_CHECKING:
     from airflow_provider.common.hook import AsyncPlatformHook, SyncPlatformHook
@@ -106,15 +107,20 @@ class RemoteJob:
     def cancel(self, ref: Ref) -> Flow[Any]:
         raise NotImplementedError
 
+    #: a detail only the run's own read gives (the step summary, the output tails): a final status
+    #: taken from a listing lacks it, and ``settle`` reads the run for it
+    read_detail: ClassVar[str | None] = None
+
     def settle(self, ref: Ref, status: JobStatus) -> Flow[JobStatus]:
         """The whole final status, in the worker, of a wait the triggerer ended from a listing.
 
         At scale the triggerer does not read every ended run (10,000 reads within two intervals
         saturate its one loop): a run it saw leave the listing ends the wait as :attr:`Phase.ENDED`,
         and the task, which resumes anyway, reads it here. A platform whose listing carries the
-        outcome but not every detail completes the detail instead.
+        outcome but not every detail (``read_detail``) gets the detail here the same way.
         """
-        if status.phase is not Phase.ENDED:
+        lacks_detail = self.read_detail is not None and status.phase.terminal and self.read_detail not in status.detail
+        if status.phase is not Phase.ENDED and not lacks_detail:
             return status
         return (yield from self.read(ref))
 
@@ -163,6 +169,16 @@ def read_first(read: Callable[[Any], Flow[T]], items: Sequence[Hashable]) -> Flo
         except ProviderError as exc:
             found[item] = exc
     return found
+
+
+def read_if_few(key: tuple[Any, ...], item: Hashable, window: float, read: Callable[[Any], Flow[T]]) -> Flow[T | None]:
+    """``read(item)`` for a run a listing showed ended, if it is among the first ``FINAL_READS`` of
+    ``key`` in this window (one :class:`Gather` batch, ``read_first``); None when it is left to the
+    task (the caller ends its wait as ``Phase.ENDED``). The read's own error is raised here."""
+    got = yield Gather(key, item, window, functools.partial(read_first, read))
+    if isinstance(got, ProviderError):
+        raise got
+    return got  # type: ignore[no-any-return]
 
 
 #: errors worth waiting through: the run is fine, the path to it hiccuped

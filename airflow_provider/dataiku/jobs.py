@@ -5,9 +5,9 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider.common.errors import ProviderError, ServerError
-from airflow_provider.common.flow import Flow, Gather, Shared
-from airflow_provider.common.jobs import JobStatus, Phase, Ref, RemoteJob, read_first
+from airflow_provider.common.errors import ServerError
+from airflow_provider.common.flow import Flow, Shared
+from airflow_provider.common.jobs import JobStatus, Phase, Ref, RemoteJob, read_if_few
 from airflow_provider.dataiku.api import codestudios, futures, scenarios
 from airflow_provider.dataiku.states import STATE_PHASE
 
@@ -60,17 +60,10 @@ class ScenarioRunJob(RemoteJob):
             if start is not None:
                 # listed, and our run is over: DSS lists no outcomes, so a few ended runs per
                 # project and window are read here, the rest by their tasks (``settle``)
-                run = yield Gather(
-                    ("dss-ended", project),
-                    (ref["scenario_id"], ref["run_id"]),
-                    self.coalesce_window,
-                    functools.partial(read_first, functools.partial(_read_run, project)),
-                )
-                if run is None:
-                    return JobStatus(Phase.ENDED, "ENDED", {})
-                if isinstance(run, ProviderError):
-                    raise run
-                return self.classify(run)
+                ids = (ref["scenario_id"], ref["run_id"])
+                run = yield from read_if_few(("dss-ended", project), ids, self.coalesce_window, functools.partial(_read_run, project))
+                # the run, not its status, comes back: a batch serves waits with other options
+                return self.classify(run) if run is not None else JobStatus(Phase.ENDED, "ENDED", {})
             # not listed (the scenario was deleted?): the run's own read tells
         return (yield from self.read(ref))
 
@@ -171,12 +164,8 @@ class DSSFutureJob(_DataikuJob):
             if self._listed:
                 # a failed future's error is only in its own answer: a few are read here per
                 # window, the rest by their tasks (``settle``)
-                status = yield Gather(("dss-futures-ended",), ref["job_id"], self.coalesce_window, functools.partial(read_first, _future_status))
-                if status is None:
-                    return JobStatus(Phase.ENDED, "ENDED", {})
-                if isinstance(status, ProviderError):
-                    raise status
-                return status  # type: ignore[no-any-return]
+                status = yield from read_if_few(("dss-futures-ended",), ref["job_id"], self.coalesce_window, _future_status)
+                return status if status is not None else JobStatus(Phase.ENDED, "ENDED", {})
         return (yield from self.read(ref))
 
     def read(self, ref: Ref) -> Flow[JobStatus]:

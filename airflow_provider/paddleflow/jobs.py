@@ -38,6 +38,7 @@ class PaddleFlowRunJob(RemoteJob):
     hook_class = "airflow_provider.paddleflow.hook.PaddleFlowHook"
     async_hook_class = "airflow_provider.paddleflow.hook.PaddleFlowAsyncHook"
     noun = "run"
+    read_detail = "jobs"
 
     def poll_key(self, ref: Ref) -> tuple[Any, ...] | None:
         return ("pf-runs",) if self.coalesce_window > 0 else None
@@ -55,11 +56,6 @@ class PaddleFlowRunJob(RemoteJob):
     def read(self, ref: Ref) -> Flow[JobStatus]:
         run = yield from runs.show_run(ref["run_id"])
         return _status(run, {"jobs": job_summary(run)})
-
-    def settle(self, ref: Ref, status: JobStatus) -> Flow[JobStatus]:
-        if "jobs" in status.detail or not status.phase.terminal:
-            return status
-        return (yield from self.read(ref))
 
     def cancel(self, ref: Ref) -> Flow[Any]:
         run = yield from runs.show_run(ref["run_id"])
