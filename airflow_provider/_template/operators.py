@@ -26,10 +26,12 @@ class AcmeRunOperator(RemoteJobOperator["AcmeHook"]):
     operator_extra_links = (AcmeRunLink(),)
     template_fields: Sequence[str] = ("name", "parameters", "conn_id")
     job_class = "airflow_provider._template.jobs.AcmeRunJob"
+    name: str
+    parameters: dict[str, Any] | None
 
     def __init__(self, *, name: str, parameters: dict[str, Any] | None = None, acme_conn_id: str = "acme_default", **kwargs: Any) -> None:
         super().__init__(conn_id=acme_conn_id, **kwargs)
-        self.name, self.parameters = name, parameters
+        self.set_own_fields(name=name, parameters=parameters)
 
     def submit(self, hook: AcmeHook, context: Context, tag: str) -> Ref:
         return {"run_id": hook.start_run(self.name, tag, self.parameters).id}

@@ -156,6 +156,11 @@ class AqueductExecuteExtensionOperator(RemoteJobOperator["AqueductHook"]):
     template_fields: Sequence[str] = ("extension", "action", "parameters", "experiment", "conn_id")
     job_class = "airflow_provider.aqueduct.jobs.AqueductTaskJob"
     asset_scheme = "aqueduct"
+    extension: str
+    action: str
+    parameters: dict[str, Any] | None
+    experiment: str | None
+    fail_on_nonzero: bool
 
     def __init__(
         self,
@@ -169,9 +174,7 @@ class AqueductExecuteExtensionOperator(RemoteJobOperator["AqueductHook"]):
         **kwargs: Any,
     ) -> None:
         super().__init__(conn_id=aqueduct_conn_id, **kwargs)
-        self.extension, self.action, self.parameters, self.experiment = extension, action, parameters, experiment
-        self.fail_on_nonzero = fail_on_nonzero
-        self.declare_platform_asset()
+        self.set_own_fields(extension=extension, action=action, parameters=parameters, experiment=experiment, fail_on_nonzero=fail_on_nonzero)
 
     def asset_parts(self) -> Sequence[str] | None:
         return ("extensions", self.extension, self.action)

@@ -48,10 +48,10 @@ class RemoteRunLineageMixin:
     def _asset_pieces(self) -> tuple[str, ...] | None:
         """Host and path of this operator's asset, or None: no asset (none declared, or templated)."""
         parts = self.asset_parts()
-        if not self.asset_scheme or not parts or any(p is None for p in parts):
+        if not self.asset_scheme or not parts or None in parts:
             return None
         pieces = (str(self.asset_host or self.conn_id), *map(str, parts))
-        return None if any("{{" in p for p in pieces) else pieces
+        return None if "{{" in "\0".join(pieces) else pieces
 
     def platform_asset(self) -> Asset | None:
         pieces = self._asset_pieces()

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
 
 from airflow.sdk import BaseOperator, conf
 
+from airflow_provider.common.construction import init_base_operator, inner_level
 from airflow_provider.common.errors import ConfigError, ProviderError, RemoteJobFailed, SubmitOutcomeUnknown
 from airflow_provider.common.identity import ti_tag
 from airflow_provider.common.lineage import RemoteRunLineageMixin
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
 HookT = TypeVar("HookT", bound="SyncPlatformHook")
 
 EVENT_KINDS = frozenset({"done", "timeout", "error"})
+#: template field values that cannot hold an XComArg (exact types: a subclass might)
+PLAIN_VALUES = frozenset({str, int, float, bool, type(None)})
 
 
 def seconds(value: float | timedelta | None, field: str) -> float | None:
@@ -48,15 +51,14 @@ def default_deferrable() -> bool:
 
 
 def set_fields(operator: BaseOperator, **values: Any) -> None:
-    """Set attributes while ``__init__`` runs, without ``BaseOperator.__setattr__``.
+    """Set plain attributes while ``__init__`` runs, without ``BaseOperator.__setattr__``.
 
     That hook converts BaseOperator's own fields (none of these), keeps the init kwargs in step
     (these are not among them yet) and tracks XComArgs assigned after construction (not yet
-    constructed): nothing to do here, at ~1 µs per attribute for every task of a parsed DAG file.
-    ``object.__setattr__`` still honours properties.
+    constructed): nothing to do here, at 1-2 µs per attribute for every task of a parsed DAG file.
+    None of these names is a property (``tests/common/test_construction.py`` checks).
     """
-    for name, value in values.items():
-        object.__setattr__(operator, name, value)
+    vars(operator).update(values)
 
 
 class WaitingMixin(Generic[HookT]):
@@ -165,6 +167,7 @@ class WaitingMixin(Generic[HookT]):
         return details
 
 
+@inner_level
 class RemoteJobOperator(RefuseEmptyTemplates, RemoteRunLineageMixin, WaitingMixin[HookT], BaseOperator):
     """Submit (or re-attach to) a remote run, push its id and URL, then wait in place or deferred.
 
@@ -228,7 +231,7 @@ class RemoteJobOperator(RefuseEmptyTemplates, RemoteRunLineageMixin, WaitingMixi
         max_resubmits: int = 1,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        init_base_operator(self, RemoteJobOperator, kwargs)
         if poll_interval <= 0:
             raise ConfigError(f"poll_interval must be positive, got {poll_interval!r}")
         if max_consecutive_poll_errors < 1:
@@ -257,6 +260,17 @@ class RemoteJobOperator(RefuseEmptyTemplates, RemoteRunLineageMixin, WaitingMixi
             max_resubmits=int(max_resubmits),
             _ref=None,
         )
+
+    def set_own_fields(self, **values: Any) -> None:
+        """A platform operator's own fields, then its outlet asset from them: the last line of its ``__init__``."""
+        set_fields(self, **values)
+        self.declare_platform_asset()
+
+    def _set_xcomargs_dependencies(self) -> None:
+        # Airflow scans every template field for XComArgs at the end of __init__ (~1.7 µs a field, for
+        # every task of a parsed DAG file); a plain string, number or None holds none
+        if any(type(getattr(self, name, None)) not in PLAIN_VALUES for name in self.template_fields):
+            super()._set_xcomargs_dependencies()
 
     # --- what a platform implements ------------------------------------------------------
     def submit(self, hook: HookT, context: Context, tag: str) -> Ref:

@@ -63,6 +63,11 @@ class DataikuRunScenarioOperator(RemoteJobOperator["DataikuHook"]):
     template_fields_renderers = {"scenario_params": "json"}
     job_class = "airflow_provider.dataiku.jobs.ScenarioRunJob"
     asset_scheme = "dataiku"
+    project_key: str
+    scenario_id: str
+    scenario_params: dict[str, Any] | None
+    warning_is_success: bool
+    fire_timeout: float
 
     def __init__(
         self,
@@ -76,12 +81,9 @@ class DataikuRunScenarioOperator(RemoteJobOperator["DataikuHook"]):
         **kwargs: Any,
     ) -> None:
         super().__init__(conn_id=dataiku_conn_id, **kwargs)
-        self.project_key = project_key
-        self.scenario_id = scenario_id
-        self.scenario_params = scenario_params
-        self.warning_is_success = warning_is_success
-        self.fire_timeout = fire_timeout
-        self.declare_platform_asset()
+        self.set_own_fields(
+            project_key=project_key, scenario_id=scenario_id, scenario_params=scenario_params, warning_is_success=warning_is_success, fire_timeout=fire_timeout
+        )
 
     def asset_parts(self) -> Sequence[str] | None:
         return (self.project_key, "scenarios", self.scenario_id)
@@ -187,11 +189,12 @@ class DataikuBuildCodeStudioTemplateOperator(RemoteJobOperator["DataikuHook"]):
     template_fields: Sequence[str] = ("template_id", "conn_id")
     job_class = FUTURE_JOB
     asset_scheme = "dataiku"
+    template_id: str
+    disable_docker_cache: bool
 
     def __init__(self, *, template_id: str, disable_docker_cache: bool = False, dataiku_conn_id: str = "dataiku_default", **kwargs: Any) -> None:
         super().__init__(conn_id=dataiku_conn_id, **kwargs)
-        self.template_id, self.disable_docker_cache = template_id, disable_docker_cache
-        self.declare_platform_asset()
+        self.set_own_fields(template_id=template_id, disable_docker_cache=disable_docker_cache)
 
     def asset_parts(self) -> Sequence[str] | None:
         return ("code-studio-templates", self.template_id)
@@ -209,13 +212,15 @@ class DataikuStartCodeStudioOperator(RemoteJobOperator["DataikuHook"]):
     template_fields: Sequence[str] = ("project_key", "code_studio_id", "conn_id")
     job_class = FUTURE_JOB
     asset_scheme = "dataiku"
+    project_key: str
+    code_studio_id: str
+    restart_if_running: bool
 
     def __init__(
         self, *, project_key: str, code_studio_id: str, restart_if_running: bool = False, dataiku_conn_id: str = "dataiku_default", **kwargs: Any
     ) -> None:
         super().__init__(conn_id=dataiku_conn_id, **kwargs)
-        self.project_key, self.code_studio_id, self.restart_if_running = project_key, code_studio_id, restart_if_running
-        self.declare_platform_asset()
+        self.set_own_fields(project_key=project_key, code_studio_id=code_studio_id, restart_if_running=restart_if_running)
 
     def asset_parts(self) -> Sequence[str] | None:
         return (self.project_key, "code-studios", self.code_studio_id)
@@ -241,13 +246,15 @@ class DataikuStopCodeStudioOperator(RemoteJobOperator["DataikuHook"]):
     template_fields: Sequence[str] = ("project_key", "code_studio_id", "conn_id")
     job_class = FUTURE_JOB
     asset_scheme = "dataiku"
+    project_key: str
+    code_studio_id: str
+    ignore_conflicts: bool
 
     def __init__(
         self, *, project_key: str, code_studio_id: str, ignore_conflicts: bool = False, dataiku_conn_id: str = "dataiku_default", **kwargs: Any
     ) -> None:
         super().__init__(conn_id=dataiku_conn_id, **kwargs)
-        self.project_key, self.code_studio_id, self.ignore_conflicts = project_key, code_studio_id, ignore_conflicts
-        self.declare_platform_asset()
+        self.set_own_fields(project_key=project_key, code_studio_id=code_studio_id, ignore_conflicts=ignore_conflicts)
 
     def asset_parts(self) -> Sequence[str] | None:
         return (self.project_key, "code-studios", self.code_studio_id)

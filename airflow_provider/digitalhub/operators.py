@@ -59,6 +59,15 @@ class DigitalHubCreateRunOperator(RemoteJobOperator["DigitalHubHook"]):
     template_fields_renderers = {"parameters": "json", "spec": "json"}
     job_class = "airflow_provider.digitalhub.jobs.DigitalHubRunJob"
     asset_scheme = "digitalhub"
+    project: str | None
+    kind: str | None
+    task: str | None
+    parameters: dict[str, Any] | None
+    labels: list[str] | None
+    spec: dict[str, Any] | None
+    yaml_file: str | None
+    stop_timeout: float
+    delete_if_not_started: bool
 
     def __init__(
         self,
@@ -80,16 +89,10 @@ class DigitalHubCreateRunOperator(RemoteJobOperator["DigitalHubHook"]):
             raise ConfigError("DigitalHubCreateRunOperator needs project, kind and task, or yaml_file")
         if stop_timeout < 0:
             raise ConfigError(f"stop_timeout must be 0 or more seconds, got {stop_timeout!r}")
-        self.stop_timeout = float(stop_timeout)
-        self.delete_if_not_started = bool(delete_if_not_started)
-        self.project = project
-        self.kind = kind
-        self.task = task
-        self.parameters = parameters
-        self.labels = labels
-        self.spec = spec
-        self.yaml_file = yaml_file
-        self.declare_platform_asset()
+        self.set_own_fields(
+            project=project, kind=kind, task=task, parameters=parameters, labels=labels, spec=spec, yaml_file=yaml_file,
+            stop_timeout=float(stop_timeout), delete_if_not_started=bool(delete_if_not_started),
+        )  # fmt: skip
 
     def job_options(self) -> dict[str, Any]:
         return {"stop_timeout": self.stop_timeout, "delete_if_not_started": self.delete_if_not_started}

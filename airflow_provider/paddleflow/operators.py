@@ -46,6 +46,17 @@ class PaddleFlowCreateRunOperator(RemoteJobOperator["PaddleFlowHook"]):
     template_fields_renderers = {"parameters": "json"}
     job_class = "airflow_provider.paddleflow.jobs.PaddleFlowRunJob"
     asset_scheme = "paddleflow"
+    yaml_file: str | None
+    yaml_raw: str | None
+    pipeline_id: str | None
+    pipeline_version_id: str | None
+    run_name: str | None
+    parameters: dict[str, Any] | None
+    disabled: list[str] | None
+    docker_env: str | None
+    failure_strategy: str | None
+    fs_name: str | None
+    desc: str | None
 
     def __init__(
         self,
@@ -69,10 +80,10 @@ class PaddleFlowCreateRunOperator(RemoteJobOperator["PaddleFlowHook"]):
             raise ConfigError("PaddleFlowCreateRunOperator needs exactly one of yaml_file, yaml_raw or pipeline_id")
         if failure_strategy not in (None, "fail_fast", "continue"):
             raise ConfigError(f"failure_strategy must be fail_fast or continue, got {failure_strategy!r}")
-        self.yaml_file, self.yaml_raw, self.pipeline_id, self.pipeline_version_id = yaml_file, yaml_raw, pipeline_id, pipeline_version_id
-        self.run_name, self.parameters, self.disabled, self.docker_env = run_name, parameters, disabled, docker_env
-        self.failure_strategy, self.fs_name, self.desc = failure_strategy, fs_name, desc
-        self.declare_platform_asset()
+        self.set_own_fields(
+            yaml_file=yaml_file, yaml_raw=yaml_raw, pipeline_id=pipeline_id, pipeline_version_id=pipeline_version_id, run_name=run_name,
+            parameters=parameters, disabled=disabled, docker_env=docker_env, failure_strategy=failure_strategy, fs_name=fs_name, desc=desc,
+        )  # fmt: skip
 
     def asset_parts(self) -> Sequence[str] | None:
         if self.pipeline_id:
@@ -125,11 +136,11 @@ class PaddleFlowRetryRunOperator(RemoteJobOperator["PaddleFlowHook"]):
     template_fields: Sequence[str] = ("run_id", "conn_id")
     job_class = "airflow_provider.paddleflow.jobs.PaddleFlowRunJob"
     asset_scheme = "paddleflow"
+    run_id: str
 
     def __init__(self, *, run_id: str, paddleflow_conn_id: str = "paddleflow_default", **kwargs: Any) -> None:
         super().__init__(conn_id=paddleflow_conn_id, **kwargs)
-        self.run_id = run_id
-        self.declare_platform_asset()
+        self.set_own_fields(run_id=run_id)
 
     def asset_parts(self) -> Sequence[str] | None:
         # the retried run's id is usually templated: the asset names the task that retries
