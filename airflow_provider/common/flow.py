@@ -22,7 +22,7 @@ Expect = Literal["json", "text", "bytes", "none", "reply"]
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Call:
     """One HTTP request, described without doing it."""
 
@@ -51,7 +51,7 @@ class Call:
         return self.method.upper() in IDEMPOTENT_METHODS
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Reply:
     """A whole answer, for flows that need status or headers (``expect="reply"``)."""
 
@@ -65,7 +65,7 @@ class Reply:
         return json.loads(self.body or b"null")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Sleep:
     """Ask the driver to wait; the sync driver blocks, the async one awaits.
 
@@ -79,12 +79,12 @@ class Sleep:
     align: tuple[Any, ...] | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Now:
     """Ask the driver for ``time.time()`` (kept out of flows so tests can fake the clock)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Mask:
     """Ask the driver to register a secret the flow learnt (a minted session token) with Airflow's
     masker before anything can log it; the sync and async maskers differ, so flows cannot call them."""
@@ -92,7 +92,7 @@ class Mask:
     secret: str
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, slots=True)
 class Shared:
     """A value many concurrent flows may share, e.g. one list call answering every wait on a project.
 
@@ -106,7 +106,7 @@ class Shared:
     flow: Flow[Any]
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, slots=True)
 class Gather:
     """One item of a lookup many concurrent flows batch together, e.g. one query for every waited task.
 
@@ -184,12 +184,11 @@ class endpoint(Generic[P, T]):
         return method
 
 
-@dataclass
+@dataclass(slots=True)
 class FlowRunner:
     """Drive a flow step by step; shared by both drivers so the protocol is defined once."""
 
     flow: Flow[Any]
-    _started: bool = field(default=False, init=False)
 
     def first(self) -> tuple[bool, Any]:
         return self._advance(lambda: next(self.flow))
@@ -274,12 +273,9 @@ async def run_async(
     ``SharedValues``); without one, shared and gathered steps just run for this flow alone.
 
     A triggerer holds thousands of these frames asleep at once, so nothing a step used is kept in a
-    local while the next one waits (at 10,000 waits, each kept closure or answer is megabytes).
+    local while the next one waits (at 10,000 waits, each kept closure or answer is megabytes):
+    even the runner of nested flows is made for the step that needs it.
     """
-
-    def run(nested: Flow[Any]) -> Awaitable[Any]:
-        return run_async(nested, execute, sleep, now, coalescer, mask)
-
     runner = FlowRunner(flow)
     done, value = runner.first()
     while not done:
@@ -291,13 +287,8 @@ async def run_async(
                 result = now()
             elif isinstance(value, Mask):
                 result = await _masked(mask, value)
-            elif isinstance(value, Shared):
-                result = await (coalescer.shared(value, run) if coalescer is not None else run(value.flow))
-            elif isinstance(value, Gather):
-                if coalescer is not None:
-                    result = await coalescer.gather(value, run)
-                else:
-                    result = (await run(value.flow((value.item,)))).get(value.item)
+            elif isinstance(value, Shared | Gather):
+                result = await _nested_step(value, _nested(execute, sleep, now, coalescer, mask), coalescer)
             else:
                 result = await execute(value)
         except Exception as exc:  # noqa: BLE001 - handed to the flow, which may catch it
@@ -306,6 +297,24 @@ async def run_async(
         done, value = runner.send(result)
     # the flow's own return annotation is the promise: a generator's result is not checked at run time
     return cast(T, value)
+
+
+def _nested(
+    execute: Callable[[Call], Any],
+    sleep: Callable[[float], Any],
+    now: Callable[[], float],
+    coalescer: Coalescer | None,
+    mask: Callable[[str], Awaitable[None]] | None,
+) -> Run:
+    return functools.partial(run_async, execute=execute, sleep=sleep, now=now, coalescer=coalescer, mask=mask)
+
+
+async def _nested_step(step: Shared | Gather, run: Run, coalescer: Coalescer | None) -> Any:
+    if isinstance(step, Shared):
+        return await (coalescer.shared(step, run) if coalescer is not None else run(step.flow))
+    if coalescer is not None:
+        return await coalescer.gather(step, run)
+    return (await run(step.flow((step.item,)))).get(step.item)
 
 
 def batch_of(run: Run, make: Callable[[Sequence[Any]], Flow[Mapping[Any, Any]]]) -> Callable[[Sequence[Any]], Awaitable[Mapping[Any, Any]]]:

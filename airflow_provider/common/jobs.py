@@ -47,7 +47,7 @@ class Phase(str, enum.Enum):
         return self in (Phase.SUCCEEDED, Phase.FAILED, Phase.CANCELLED, Phase.ENDED)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class JobStatus:
     phase: Phase
     #: the platform's own state word, as shown to users
