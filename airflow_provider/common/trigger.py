@@ -47,7 +47,7 @@ class RemoteJobTrigger(BaseTrigger):
         self.poll_interval = float(poll_interval)
         self.deadline = deadline
         self.max_consecutive_errors = int(max_consecutive_errors)
-        self.stop_states = list(stop_states)
+        self.stop_states = tuple(stop_states)  # most are empty: the one empty tuple serves them all
         self.cancel_on_kill = cancel_on_kill
         self.fail_in_triggerer = fail_in_triggerer
 
@@ -62,7 +62,7 @@ class RemoteJobTrigger(BaseTrigger):
                 "poll_interval": self.poll_interval,
                 "deadline": self.deadline,
                 "max_consecutive_errors": self.max_consecutive_errors,
-                "stop_states": self.stop_states,
+                "stop_states": list(self.stop_states),
                 "cancel_on_kill": self.cancel_on_kill,
                 "fail_in_triggerer": self.fail_in_triggerer,
             },
