@@ -283,7 +283,7 @@ async def run_async(
         try:
             if isinstance(value, Sleep):
                 seconds = coalescer.pace(value) if coalescer is not None and value.align is not None else value.seconds
-                value = None  # nor the step itself while asleep (with its key: about 110 B per wait)
+                value = None  # the step and its key are not kept while asleep either (about 110 B per wait)
                 await sleep(seconds)
             elif isinstance(value, Now):
                 result = now()
