@@ -457,7 +457,7 @@ import airflow.sdk
 t1 = time.process_time()
 # the full collection that Airflow's objects leave pending would land on whichever import comes next
 gc.collect()
-t1 = time.process_time() if {ours} else t1
+t2 = time.process_time()
 if {ours}:
     for platform in ("dataiku", "digitalhub", "aqueduct", "paddleflow"):
         for leaf in ("operators", "sensors"):
@@ -466,8 +466,7 @@ if {ours}:
             except ModuleNotFoundError as exc:
                 if exc.name != f"airflow_provider.{{platform}}.{{leaf}}":
                     raise
-t2 = time.process_time()
-print(json.dumps([t1 - t0, t2 - t1]))
+print(json.dumps([t1 - t0, time.process_time() - t2]))
 """
 
 DAG_HEAD = """

@@ -51,7 +51,10 @@ def _fill(kwargs: dict[str, Any], names: frozenset[str]) -> None:
             kwargs[name] = value
 
 
-def _record(operator: BaseOperator, kwargs: dict[str, Any]) -> None:
+def _as_inner_level(operator: BaseOperator, init: Callable[..., None], names: frozenset[str], kwargs: dict[str, Any]) -> None:
+    """What Airflow's wrapper of an inner level adds once the outer level has merged the defaults."""
+    _fill(kwargs, names)
+    init(operator, **kwargs)
     recorded: dict[str, Any] = getattr(operator, INIT_KWARGS)
     recorded.update(kwargs)
     recorded.pop("default_args", None)  # as apply_defaults records them: default_args are not among them
@@ -68,9 +71,7 @@ def inner_level(cls: ClassT) -> ClassT:
         if not ENABLED or type(self).__init__ is __init__ or "default_args" not in kwargs:
             full(self, **kwargs)
             return
-        _fill(kwargs, names)
-        own(self, **kwargs)
-        _record(self, kwargs)
+        _as_inner_level(self, own, names, kwargs)
 
     for mark in MARKS:
         setattr(__init__, mark, getattr(full, mark))
@@ -90,6 +91,4 @@ def init_base_operator(operator: BaseOperator, owner: type[BaseOperator], kwargs
         init: Callable[..., None] = super(owner, operator).__init__
         init(**kwargs)
         return
-    _fill(kwargs, BASE_ARGUMENTS)
-    BASE_INIT(operator, **kwargs)
-    _record(operator, kwargs)
+    _as_inner_level(operator, BASE_INIT, BASE_ARGUMENTS, kwargs)

@@ -50,7 +50,7 @@ def build_all(task: Callable[..., Any], out: Any) -> DAG:
         out["task_params"] = task("task_params", params={"task_param": "x"}, default_args={"max_resubmits": 0, "queue": "q1", "params": {"p": 2}})
         with TaskGroup("group", default_args={"timeout": 60, "pool": "pool_a", "deferrable": True}):
             out["grouped"] = task("grouped")
-        out["templated_upstream"] = task("templated_upstream", conn_id_from=first.output)
+        out["templated_upstream"] = task("templated_upstream", identity=first.output)
         nested = task("nested_upstream", params={"n": 1})
         out["nested_upstream"] = nested
     # an XComArg inside a dict template field (Airflow's scan runs when a value is not plain)
@@ -60,18 +60,14 @@ def build_all(task: Callable[..., Any], out: Any) -> DAG:
 
 
 CASES: dict[str, Callable[..., Any]] = {
-    "dataiku scenario": lambda t, **kw: DataikuRunScenarioOperator(task_id=t, project_key="P", scenario_id=kw.pop("conn_id_from", "S"), **kw),
-    "dataiku code studio": lambda t, **kw: DataikuStartCodeStudioOperator(task_id=t, project_key="P", code_studio_id=kw.pop("conn_id_from", "C"), **kw),
-    "digitalhub": lambda t, **kw: DigitalHubCreateRunOperator(
-        task_id=t, project="p", kind="python+job:run", task=kw.pop("conn_id_from", "python+job://p/t"), **kw
-    ),
-    "aqueduct": lambda t, **kw: AqueductExecuteExtensionOperator(
-        task_id=t, extension="demo", action="echo", parameters={"x": kw.pop("conn_id_from", "1")}, **kw
-    ),
-    "paddleflow": lambda t, **kw: PaddleFlowCreateRunOperator(task_id=t, yaml_file="run.yaml", fs_name=kw.pop("conn_id_from", "fs"), **kw),
-    "paddleflow retry": lambda t, **kw: PaddleFlowRetryRunOperator(task_id=t, run_id=kw.pop("conn_id_from", "run-1"), **kw),
-    "no __init__": lambda t, **kw: NoInitOperator(task_id=t, conn_id=kw.pop("conn_id_from", "c"), **kw),
-    "mixin with __init__": lambda t, **kw: AuditedOperator(task_id=t, project_key="P", scenario_id=kw.pop("conn_id_from", "S"), **kw),
+    "dataiku scenario": lambda t, **kw: DataikuRunScenarioOperator(task_id=t, project_key="P", scenario_id=kw.pop("identity", "S"), **kw),
+    "dataiku code studio": lambda t, **kw: DataikuStartCodeStudioOperator(task_id=t, project_key="P", code_studio_id=kw.pop("identity", "C"), **kw),
+    "digitalhub": lambda t, **kw: DigitalHubCreateRunOperator(task_id=t, project="p", kind="python+job:run", task=kw.pop("identity", "python+job://p/t"), **kw),
+    "aqueduct": lambda t, **kw: AqueductExecuteExtensionOperator(task_id=t, extension="demo", action="echo", parameters={"x": kw.pop("identity", "1")}, **kw),
+    "paddleflow": lambda t, **kw: PaddleFlowCreateRunOperator(task_id=t, yaml_file="run.yaml", fs_name=kw.pop("identity", "fs"), **kw),
+    "paddleflow retry": lambda t, **kw: PaddleFlowRetryRunOperator(task_id=t, run_id=kw.pop("identity", "run-1"), **kw),
+    "no __init__": lambda t, **kw: NoInitOperator(task_id=t, conn_id=kw.pop("identity", "c"), **kw),
+    "mixin with __init__": lambda t, **kw: AuditedOperator(task_id=t, project_key="P", scenario_id=kw.pop("identity", "S"), **kw),
 }
 
 
